@@ -1,0 +1,66 @@
+# Makefile: builds oisp-sensor (BPF objects + skeletons, then the user-space binary),
+# the unit tests (`make check`), and the benchmarks (`make bench`).
+# Layout follows the data flow: bpf/ -> src/capture -> src/stream -> src/decode
+# -> src/events -> src/sinks, with src/cli on top and src/util underneath.
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+BUILD    ?= build
+ARCH     := x86
+
+PKGS     := libbpf jansson zlib libzstd libbrotlidec libcrypto capstone
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+            -Isrc -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lelf -lpthread -lm
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+
+all: $(BUILD)/oisp-sensor
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(BUILD)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h $(BUILD)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: src/%.c $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/liboisp.a: $(LIB_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/oisp-sensor: $(BUILD)/obj/cli/main.o $(BUILD)/liboisp.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liboisp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/liboisp.a $(LDLIBS) -lcmocka
+
+unit: $(TESTS)
+	@fail=0; for t in $(TESTS); do (cd tests/unit && ../../$$t) || fail=1; done; exit $$fail
+
+e2e: all
+	bash tests/e2e/run.sh
+
+check: unit e2e
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+.PHONY: all unit e2e check clean
+.SECONDARY:
