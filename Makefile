@@ -12,7 +12,7 @@ ARCH     := x86
 PKGS     := libbpf jansson zlib libzstd libbrotlidec libcrypto capstone
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
-            -Isrc -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
+            -Isrc -Ibpf -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lelf -lpthread -lm
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

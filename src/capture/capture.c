@@ -1,0 +1,260 @@
+/* capture.c: BPF lifetime, discovery scheduling and the ring-buffer
+ * consumer (see capture.h).
+ *
+ * The BPF side submits records without waking us, so we poll: wait on the
+ * ring's epoll fd for at most the caller's timeout (exec records and a full
+ * ring do wake us), then drain whatever is there.  Exec records trigger an
+ * immediate check of the new binary and two later rescans of its mappings,
+ * for the libraries it loads after exec. */
+#include "capture/capture.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/discover.h"
+#include "tls.skel.h"
+
+#define RESCAN_QUEUE 1024
+#define FULL_SCAN_NS (30ull * 1000000000ull)
+
+typedef struct rescan {
+    uint64_t due;
+    uint32_t pid;
+} rescan;
+
+struct capture {
+    struct tls_bpf *skel;
+    struct ring_buffer *rb;
+    struct bpf_link *tp_exec, *tp_exit;
+    targets *targets;
+    capture_handler h;
+    rescan queue[RESCAN_QUEUE]; /* ring of pending rescans, in due order */
+    size_t qhead, qlen;
+    uint64_t rescans_skipped;
+    uint64_t attach_errors;
+    uint64_t next_full_scan;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void logf_(capture *c, int level, const char *fmt, ...)
+{
+    if (!c->h.on_log)
+        return;
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    c->h.on_log(c->h.ctx, level, buf);
+}
+
+static void on_attach_error(void *ctx, const char *msg)
+{
+    capture *c = ctx;
+    c->attach_errors++;
+    logf_(c, CAPTURE_LOG_WARN, "%s", msg);
+}
+
+static void queue_rescan(capture *c, uint32_t pid, uint64_t due)
+{
+    if (c->qlen == RESCAN_QUEUE) {
+        c->rescans_skipped++;
+        return;
+    }
+    c->queue[(c->qhead + c->qlen++) % RESCAN_QUEUE] = (rescan){due, pid};
+}
+
+static void run_due_scans(capture *c, uint64_t now)
+{
+    while (c->qlen && c->queue[c->qhead].due <= now) {
+        discover_pid_maps(c->targets, c->queue[c->qhead].pid, on_attach_error, c);
+        c->qhead = (c->qhead + 1) % RESCAN_QUEUE;
+        c->qlen--;
+    }
+    if (now >= c->next_full_scan) {
+        discover_all_pids(c->targets, on_attach_error, c);
+        c->next_full_scan = now + FULL_SCAN_NS;
+    }
+}
+
+static void on_exec(capture *c, uint32_t pid)
+{
+    size_t before = targets_count(c->targets);
+    discover_pid_exe(c->targets, pid, on_attach_error, c);
+    if (targets_count(c->targets) > before)
+        logf_(c, CAPTURE_LOG_INFO, "probed %s (new process %u)",
+              targets_get(c->targets, before)->path, pid);
+    uint64_t now = now_ns();
+    /* Queue entries are in due order only if every delay is the same. */
+    queue_rescan(c, pid, now + 200000000ull);
+}
+
+static int handle_rec(void *ctx, void *data, size_t size)
+{
+    capture *c = ctx;
+    const struct oisp_rec *r = data;
+    if (size < sizeof(*r) || r->len > size - sizeof(*r))
+        return 0;
+    if (r->kind == TLS_REC_EXEC)
+        on_exec(c, r->tgid);
+    if (c->h.on_record)
+        c->h.on_record(c->h.ctx, r);
+    return 0;
+}
+
+static int load_bpf(capture *c, const capture_opts *o, char *err, size_t errlen)
+{
+    c->skel = tls_bpf__open();
+    if (!c->skel) {
+        snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+        return -1;
+    }
+    c->skel->rodata->max_capture = o->max_capture;
+    c->skel->rodata->wake_bytes = o->ring_bytes / 4;
+    c->skel->rodata->self_tgid = (uint32_t)getpid();
+    c->skel->rodata->filter_on = o->npids || o->ncomms;
+    bpf_map__set_max_entries(c->skel->maps.events, (uint32_t)o->ring_bytes);
+    int e = tls_bpf__load(c->skel);
+    if (e) {
+        if (e == -EPERM && geteuid() != 0)
+            snprintf(err, errlen, "permission denied loading eBPF programs: run as root "
+                                  "(or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)");
+        else
+            snprintf(err, errlen, "loading the eBPF programs failed: %s (see `oisp-sensor "
+                                  "record -v` output above)", strerror(-e));
+        return -1;
+    }
+    return 0;
+}
+
+static int set_filters(capture *c, const capture_opts *o, char *err, size_t errlen)
+{
+    uint8_t one = 1;
+    for (size_t i = 0; i < o->npids; i++)
+        if (bpf_map__update_elem(c->skel->maps.pid_filter, &o->pids[i], sizeof(uint32_t), &one, 1, 0)) {
+            snprintf(err, errlen, "pid filter: %s", strerror(errno));
+            return -1;
+        }
+    for (size_t i = 0; i < o->ncomms; i++) {
+        char comm[16] = {0};
+        strncpy(comm, o->comms[i], sizeof(comm) - 1);
+        if (bpf_map__update_elem(c->skel->maps.comm_filter, comm, sizeof(comm), &one, 1, 0)) {
+            snprintf(err, errlen, "comm filter: %s", strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int attach_tracepoints(capture *c, char *err, size_t errlen)
+{
+    c->tp_exec = bpf_program__attach(c->skel->progs.handle_exec);
+    c->tp_exit = c->tp_exec ? bpf_program__attach(c->skel->progs.handle_exit) : NULL;
+    if (!c->tp_exit) {
+        snprintf(err, errlen, "attaching the sched tracepoints failed: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int discover(capture *c, const capture_opts *o, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < o->nbinaries; i++)
+        if (!discover_path(c->targets, o->binaries[i], on_attach_error, c)) {
+            snprintf(err, errlen, "%s: no OpenSSL read/write functions found in it (or it "
+                                  "cannot be read)", o->binaries[i]);
+            return -1;
+        }
+    discover_lib_dirs(c->targets, on_attach_error, c);
+    discover_all_pids(c->targets, on_attach_error, c);
+    c->next_full_scan = now_ns() + FULL_SCAN_NS;
+    if (targets_count(c->targets) == 0) {
+        snprintf(err, errlen, "no TLS library found: no libssl.so* in the library directories "
+                              "and no running process with OpenSSL; install OpenSSL (libssl3) "
+                              "or name a binary with --binary PATH");
+        return -1;
+    }
+    return 0;
+}
+
+capture *capture_open(const capture_opts *o, const capture_handler *h, char *err, size_t errlen)
+{
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+        snprintf(err, errlen, "kernel BTF not found (/sys/kernel/btf/vmlinux): use a kernel "
+                              "built with CONFIG_DEBUG_INFO_BTF=y (Debian and Ubuntu kernels are)");
+        return NULL;
+    }
+    capture *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->h = *h;
+    if (load_bpf(c, o, err, errlen) || set_filters(c, o, err, errlen) ||
+        attach_tracepoints(c, err, errlen))
+        goto fail;
+    c->targets = targets_new(c->skel);
+    c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), handle_rec, c, NULL);
+    if (!c->targets || !c->rb) {
+        snprintf(err, errlen, "ring buffer setup failed: %s", strerror(errno));
+        goto fail;
+    }
+    if (discover(c, o, err, errlen))
+        goto fail;
+    return c;
+fail:
+    capture_close(c);
+    return NULL;
+}
+
+int capture_poll(capture *c, int timeout_ms)
+{
+    int n = ring_buffer__poll(c->rb, timeout_ms);
+    if (n < 0 && n != -EINTR)
+        return n;
+    int m = ring_buffer__consume(c->rb);
+    run_due_scans(c, now_ns());
+    return (n > 0 ? n : 0) + (m > 0 ? m : 0);
+}
+
+void capture_read_counters(capture *c, uint64_t out[TLS_CNT_MAX])
+{
+    int ncpu = libbpf_num_possible_cpus();
+    uint64_t *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(uint64_t));
+    for (uint32_t i = 0; i < TLS_CNT_MAX; i++) {
+        out[i] = 0;
+        if (!vals || bpf_map__lookup_elem(c->skel->maps.counters, &i, sizeof(i), vals,
+                                          sizeof(uint64_t) * ncpu, 0))
+            continue;
+        for (int cpu = 0; cpu < ncpu; cpu++)
+            out[i] += vals[cpu];
+    }
+    free(vals);
+}
+
+const targets *capture_targets(const capture *c) { return c->targets; }
+uint64_t capture_attach_errors(const capture *c) { return c->attach_errors; }
+
+void capture_close(capture *c)
+{
+    if (!c)
+        return;
+    ring_buffer__free(c->rb);
+    targets_free(c->targets);
+    bpf_link__destroy(c->tp_exec);
+    bpf_link__destroy(c->tp_exit);
+    tls_bpf__destroy(c->skel);
+    free(c);
+}

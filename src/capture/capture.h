@@ -1,0 +1,54 @@
+/* capture.h: the TLS capture: loads the BPF programs (tls.bpf.c), finds
+ * and probes every OpenSSL on the host, and hands the records of the ring
+ * buffer to a handler.
+ *
+ * Discovery: at start, libssl.so* in the standard library directories and
+ * every executable mapping of every running process (/proc/PID/maps, opened
+ * through /proc/PID/root so containers work); afterwards, each exec is
+ * checked at once (the new binary), and its maps are scanned again shortly
+ * after (libraries it loads), and every process every 30 s. */
+#ifndef OISP_CAPTURE_CAPTURE_H
+#define OISP_CAPTURE_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/targets.h"
+#include "tls.h"
+
+typedef struct capture_opts {
+    uint64_t max_capture;          /* bytes captured per SSL call (>= 1 MiB by default) */
+    uint64_t ring_bytes;           /* ring buffer size, a power of two */
+    const uint32_t *pids;          /* capture only these processes ... */
+    size_t npids;
+    const char *const *comms;      /* ... or processes with these names (none: all) */
+    size_t ncomms;
+    const char *const *binaries;   /* extra files to probe (static OpenSSL not running yet) */
+    size_t nbinaries;
+} capture_opts;
+
+enum { CAPTURE_LOG_INFO, CAPTURE_LOG_WARN };
+
+typedef struct capture_handler {
+    void *ctx;
+    void (*on_record)(void *ctx, const struct oisp_rec *r);
+    void (*on_log)(void *ctx, int level, const char *msg);
+} capture_handler;
+
+typedef struct capture capture;
+
+/* NULL on failure, with a one-line explanation (and the fix) in err. */
+capture *capture_open(const capture_opts *o, const capture_handler *h, char *err, size_t errlen);
+
+/* Waits up to timeout_ms for data, then drains the ring.  Returns the
+ * number of records handled, or a negative errno. */
+int capture_poll(capture *c, int timeout_ms);
+
+/* Sums the per-CPU counters of the BPF side (indexes: enum tls_counter). */
+void capture_read_counters(capture *c, uint64_t out[TLS_CNT_MAX]);
+
+const targets *capture_targets(const capture *c);
+uint64_t capture_attach_errors(const capture *c);
+void capture_close(capture *c);
+
+#endif
