@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# run.sh: the end-to-end suite, run as root from the repo root by `make e2e` (after `make`).
+# Each scenario starts the fake provider (fake_provider.py, HTTPS on 127.0.0.1), starts the real
+# sensor with -o DIR/events.jsonl and waits for its ready line, runs real clients (curl, python
+# http.client and urllib, node https, the openai and @anthropic-ai/sdk npm SDKs), stops the sensor
+# with SIGINT and checks its output against the provider's log with check_events.py.  Then the
+# output files of all scenarios are checked for API keys, schema validity and mode 0600.
+# Prints `PASS name` or `FAIL name: reason` per scenario and one final `N passed, N failed` line.
+# Environment: SENSOR (build/oisp-sensor), E2E_PYTHON (/usr/bin/python3), OISP_VALIDATE
+# (../shared/tools/oisp-validate), E2E_READY_TIMEOUT (seconds, 30), E2E_ONLY (regex of scenario
+# names), E2E_KEEP=1 (keep the work dir), E2E_NO_SENSOR=1 (run provider and clients only and
+# check the provider's log: a self-test of the harness).
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+E2E=tests/e2e
+CLIENTS=$E2E/clients
+SENSOR=${SENSOR:-build/oisp-sensor}
+PY=${E2E_PYTHON:-/usr/bin/python3}
+VALIDATE=${OISP_VALIDATE:-../shared/tools/oisp-validate}
+READY_TIMEOUT=${E2E_READY_TIMEOUT:-30}
+NO_SENSOR=${E2E_NO_SENSOR:-0}
+WORK=$(mktemp -d /tmp/oisp-e2e.XXXXXX)
+export PYTHONDONTWRITEBYTECODE=1
+passed=0 failed=0
+name= dir= why= server_pid= sensor_pid= client_pid=
+
+cleanup() {
+    [ -n "$client_pid" ] && kill "$client_pid" 2>/dev/null
+    [ -n "$sensor_pid" ] && stop_sensor
+    [ -n "$server_pid" ] && stop_server
+    if [ "${E2E_KEEP:-0}" = 1 ]; then echo "e2e work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+note() { [ -n "$why" ] || why=$1; }          # remembers the first reason a scenario fails
+
+wait_for() {                                 # wait_for SECONDS CMD...: polls CMD every 0.1 s
+    local tries=$(($1 * 10)); shift
+    until "$@"; do
+        tries=$((tries - 1)); [ "$tries" -gt 0 ] || return 1
+        sleep 0.1
+    done
+}
+
+setup() {                                    # setup NAME: a fresh dir and a fake provider
+    name=$1 dir=$WORK/$1 why=
+    mkdir -p "$dir"
+    "$PY" $E2E/fake_provider.py "$dir" 2>"$dir/server.err" &
+    server_pid=$!
+    if ! wait_for 20 test -s "$dir/port"; then
+        note "fake provider did not start: $(tail -n1 "$dir/server.err")"; return
+    fi
+    export E2E_PORT E2E_CA=$dir/cert.pem NODE_EXTRA_CA_CERTS=$dir/cert.pem
+    E2E_PORT=$(cat "$dir/port")
+}
+
+stop_server() {
+    kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null
+    server_pid=
+}
+
+sensor_ready() {
+    grep -q '^oisp-sensor: ready' "$dir/sensor.log" 2>/dev/null || sensor_gone
+}
+
+start_sensor() {                             # start_sensor [ARGS...]: record, wait for ready
+    [ -z "$why" ] || return
+    if [ "$NO_SENSOR" = 1 ]; then return; fi
+    if [ ! -x "$SENSOR" ]; then note "no sensor binary at $SENSOR (run make)"; return; fi
+    "$SENSOR" record -o "$dir/events.jsonl" "$@" 2>"$dir/sensor.log" &
+    sensor_pid=$!
+    if ! wait_for "$READY_TIMEOUT" sensor_ready; then
+        note "sensor printed no ready line within ${READY_TIMEOUT}s"
+    elif ! kill -0 "$sensor_pid" 2>/dev/null; then
+        wait "$sensor_pid"
+        note "sensor exited with status $? before it was ready: $(tail -n1 "$dir/sensor.log")"
+        sensor_pid=
+    fi
+}
+
+sensor_gone() { ! kill -0 "$sensor_pid" 2>/dev/null; }
+
+stop_sensor() {                              # SIGINT, then the exit status and the stats line
+    local rc
+    kill -INT "$sensor_pid" 2>/dev/null
+    if ! wait_for 20 sensor_gone; then
+        note "sensor still running 20s after SIGINT"
+        kill -KILL "$sensor_pid" 2>/dev/null
+    fi
+    wait "$sensor_pid"; rc=$?
+    sensor_pid=
+    [ "$rc" = 0 ] || note "sensor exited with status $rc after SIGINT: $(tail -n1 "$dir/sensor.log")"
+    grep -q '^oisp-sensor: stats' "$dir/sensor.log" || note "sensor printed no stats line on exit"
+}
+
+client() {                                   # client CMD...: one client run, output to clients.log
+    [ -z "$why" ] || return
+    echo "+ $*" >>"$dir/clients.log"
+    timeout 180 "$@" >>"$dir/clients.log" 2>&1 ||
+        note "client failed: $* ($(tail -n1 "$dir/clients.log"))"
+}
+
+finish() {                                   # finish EXPECTED_EXCHANGES [CHECK ARGS...]
+    local expect=$1 spid=$server_pid; shift
+    [ -z "$sensor_pid" ] || stop_sensor
+    [ -z "$server_pid" ] || stop_server
+    if [ -z "$why" ]; then
+        [ "$NO_SENSOR" = 1 ] && set -- "$@" --server-only
+        "$PY" $E2E/check_events.py exchanges "$dir/events.jsonl" "$dir/server.jsonl" \
+            --server-pid "$spid" --expect "$expect" "$@" >"$dir/check.txt" 2>&1 ||
+            note "$(head -n1 "$dir/check.txt")"
+    fi
+    report "$dir/check.txt"
+}
+
+report() {                                   # report [DETAILS_FILE]: PASS/FAIL line for $name
+    if [ -z "$why" ]; then
+        echo "PASS $name"; passed=$((passed + 1)); return
+    fi
+    echo "FAIL $name: $why"; failed=$((failed + 1))
+    [ -s "${1:-}" ] && sed -n '2,8s/^/    /p' "$1"
+    [ -s "$dir/sensor.log" ] && tail -n 3 "$dir/sensor.log" | sed 's/^/    sensor: /'
+    return 0
+}
+
+wanted() { [[ $1 =~ ${E2E_ONLY:-.} ]]; }
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+
+a_curl() {
+    setup a_curl; start_sensor
+    local c=$CLIENTS/curl.sh
+    client $c openai plain
+    client $c openai stream
+    client $c openai plain gzip
+    client $c openai stream gzip
+    client $c openai plain chunked
+    client $c openai plain status=401
+    client $c openai plain status=500
+    client $c anthropic plain
+    client $c anthropic plain status=529
+    finish 9
+}
+
+b_python() {
+    setup b_python; start_sensor
+    client "$PY" $CLIENTS/py_httpclient.py keepalive
+    client "$PY" $CLIENTS/py_urllib.py
+    finish 7
+}
+
+c_node_https() {
+    setup c_node_https; start_sensor
+    client node $CLIENTS/node_https.js tools
+    client node $CLIENTS/node_https.js concurrent
+    finish 21
+}
+
+d_sdks() {
+    setup d_sdks; start_sensor
+    client node $CLIENTS/node_openai_sdk.js
+    client node $CLIENTS/node_anthropic_sdk.js
+    finish 5
+}
+
+e_1mib_prompt() {
+    # The request body is a little over 1 MiB (JSON escapes): the cap is raised so that a
+    # body sent in one SSL_write is not cut at a default cap of exactly 1 MiB.
+    setup e_1mib_prompt; start_sensor --max-capture 4194304
+    client "$PY" $CLIENTS/py_httpclient.py big
+    client node $CLIENTS/node_https.js big
+    finish 2
+}
+
+f_unicode() {
+    setup f_unicode; start_sensor
+    client "$PY" $CLIENTS/py_httpclient.py unicode
+    client node $CLIENTS/node_https.js unicode
+    finish 2
+}
+
+g_preexisting() {
+    setup g_preexisting
+    [ -z "$why" ] || { finish 3; return; }
+    timeout 180 "$PY" $CLIENTS/py_httpclient.py presensor "$dir" >>"$dir/clients.log" 2>&1 &
+    client_pid=$!
+    wait_for 30 test -e "$dir/waiting" || note "client did not make its first request"
+    start_sensor
+    touch "$dir/go"
+    wait "$client_pid" || note "client failed: $(tail -n1 "$dir/clients.log")"
+    client_pid=
+    finish 3 --uncaptured-prefix MARK-presensor
+}
+
+i_inbound() {
+    setup i_inbound; start_sensor --inbound
+    client $CLIENTS/curl.sh openai plain
+    client $CLIENTS/curl.sh anthropic stream
+    finish 2 --inbound
+}
+
+# Checks over every output file of the scenarios above.
+output_checks() {
+    local files=() f
+    for f in "$WORK"/*/events.jsonl; do [ -e "$f" ] && files+=("$f"); done
+    dir=$WORK
+    name=h_no_api_keys why=
+    if [ ${#files[@]} = 0 ]; then note "no output files"; else
+        "$PY" $E2E/check_events.py secrets "${files[@]}" >"$WORK/h.txt" || note "$(head -n1 "$WORK/h.txt")"
+    fi
+    report "$WORK/h.txt"
+    name=j_schema_valid why=
+    [ ${#files[@]} != 0 ] || note "no output files"
+    for f in "${files[@]}"; do
+        "$VALIDATE" "$f" >"$WORK/j.txt" 2>&1 || { note "$(head -n1 "$WORK/j.txt")"; break; }
+    done
+    report "$WORK/j.txt"
+    name=k_mode_0600 why=
+    if [ ${#files[@]} = 0 ]; then note "no output files"; else
+        "$PY" $E2E/check_events.py mode "${files[@]}" >"$WORK/k.txt" || note "$(head -n1 "$WORK/k.txt")"
+    fi
+    report "$WORK/k.txt"
+}
+
+if [ ! -d $E2E/node_modules ]; then
+    (cd $E2E && npm ci --no-audit --no-fund --loglevel=error) || echo "e2e: npm ci failed" >&2
+fi
+for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting i_inbound; do
+    wanted $s && $s
+done
+[ "$NO_SENSOR" = 1 ] || output_checks
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
