@@ -50,6 +50,20 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liboisp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/liboisp.a $(LDLIBS) -lcmocka
 
+# The README's two commands: both install missing packages first, then
+# re-enter make so that pkg-config sees them.
+run:
+	scripts/deps.sh build
+	$(MAKE) all
+	./$(BUILD)/oisp-sensor record -o events.jsonl
+
+test:
+	scripts/deps.sh test
+	$(MAKE) all unit-build
+	$(MAKE) check
+
+unit-build: $(TESTS)
+
 unit: $(TESTS)
 	@fail=0; for t in $(TESTS); do (cd tests/unit && ../../$$t) || fail=1; done; exit $$fail
 
@@ -62,5 +76,5 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
-.PHONY: all unit e2e check clean
+.PHONY: all run test unit unit-build e2e check clean
 .SECONDARY:

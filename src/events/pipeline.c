@@ -1,0 +1,235 @@
+/* pipeline.c: glue from records to events (see pipeline.h).  Everything
+ * runs on the sensor's one event-loop thread. */
+#include "events/pipeline.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/decode.h"
+#include "events/event.h"
+#include "events/proc.h"
+#include "stream/conn.h"
+
+#define PROC_CACHE_MAX 8192
+
+/* Kept on an AI request (http_msg.user) until its response is decoded. */
+typedef struct pending {
+    ai_call *call;
+    char request_id[32];
+    char event_id[27];
+} pending;
+
+struct pipeline {
+    pipeline_opts o;
+    conn_table *conns;
+    proc_cache *procs;
+    json_t *host;
+    pipeline_stats st;
+};
+
+static int partial(const http_msg *m)
+{
+    return m && (m->flags & (HTTP_MSG_TRUNCATED | HTTP_MSG_INCOMPLETE | HTTP_MSG_CAPTURE_GAP |
+                             HTTP_MSG_DECODE_ERROR));
+}
+
+static void add_limitations(json_t *conf, const http_msg *m)
+{
+    json_t *lim = json_array();
+    if (m->flags & HTTP_MSG_TRUNCATED)
+        json_array_append_new(lim, json_string("body_over_size_limit"));
+    if (m->flags & HTTP_MSG_INCOMPLETE)
+        json_array_append_new(lim, json_string("message_incomplete"));
+    if (m->flags & HTTP_MSG_CAPTURE_GAP)
+        json_array_append_new(lim, json_string("capture_gap"));
+    if (m->flags & HTTP_MSG_DECODE_ERROR)
+        json_array_append_new(lim, json_string("content_encoding_undecodable"));
+    json_object_set_new(conf, "limitations", lim);
+}
+
+static void set_confidence(json_t *ev, const http_msg *m, const ai_call *call)
+{
+    json_t *conf = json_object_get(ev, "confidence");
+    json_object_set_new(conf, "completeness", json_string(partial(m) ? "partial" : "full"));
+    if (partial(m))
+        add_limitations(conf, m);
+    json_object_set_new(conf, "content_source", json_string("tls_boundary"));
+    json_object_set_new(conf, "process_attribution", json_string("direct"));
+    if (call->detection)
+        json_object_set_new(conf, "ai_detection_method", json_string(call->detection));
+}
+
+static json_t *process_block(pipeline *p, uint32_t pid, uint32_t tid)
+{
+    json_t *proc = json_copy(proc_cache_get(p->procs, pid));
+    if (tid && tid != pid)
+        json_object_set_new(proc, "thread_id", json_integer(tid));
+    return proc;
+}
+
+static void emit(pipeline *p, json_t *ev)
+{
+    size_t len;
+    char *line = event_serialize(ev, &len);
+    json_decref(ev);
+    if (!line) {
+        p->st.encode_errors++;
+        return;
+    }
+    if (jsonl_write(p->o.sink, line, len) < 0)
+        p->st.sink_errors++;
+    free(line);
+}
+
+static json_t *ai_event(pipeline *p, const conn_info *c, const char *type, uint64_t ts,
+                        const char *point, const http_msg *m, const ai_call *call, json_t *data,
+                        char id_out[27])
+{
+    json_t *ev = event_new(type, ts, "ebpf_uprobe", point, p->host, id_out);
+    json_object_set_new(ev, "process", process_block(p, c->key.tgid, m ? m->tid : 0));
+    set_confidence(ev, m, call);
+    json_object_set_new(ev, "data", data);
+    json_t *attrs = json_object();
+    json_object_set_new(attrs, "capture_view",
+                        json_string(c->role == CONN_ROLE_SERVER ? "inbound" : "outbound"));
+    json_object_set_new(attrs, "connection_id", json_integer((json_int_t)c->id));
+    json_object_set_new(ev, "attrs", attrs);
+    return ev;
+}
+
+static void on_request(void *ctx, const conn_info *c, http_msg *req)
+{
+    pipeline *p = ctx;
+    if (c->role == CONN_ROLE_SERVER && !p->o.inbound) {
+        p->st.inbound_skipped++;
+        return;
+    }
+    json_t *data = NULL;
+    ai_call *call = decode_request(req, &data);
+    if (!call) {
+        p->st.non_ai_requests++;
+        return;
+    }
+    pending *pd = calloc(1, sizeof(*pd));
+    if (!pd) {
+        ai_call_free(call);
+        json_decref(data);
+        return;
+    }
+    pd->call = call;
+    json_t *ev = ai_event(p, c, "ai.request", req->ts_start,
+                          c->role == CONN_ROLE_SERVER ? "ssl_read" : "ssl_write", req, call,
+                          data, pd->event_id);
+    snprintf(pd->request_id, sizeof(pd->request_id), "req_%s", pd->event_id);
+    json_object_set_new(data, "request_id", json_string(pd->request_id));
+    req->user = pd;
+    p->st.ai_requests++;
+    emit(p, ev);
+}
+
+static void on_exchange(void *ctx, const conn_info *c, http_msg *req, http_msg *resp)
+{
+    pipeline *p = ctx;
+    pending *pd = req ? req->user : NULL;
+    if (!resp) {
+        if (pd)
+            p->st.requests_no_response++;
+        return;
+    }
+    if (!pd) {
+        if (!req)
+            p->st.responses_no_request++;
+        return;
+    }
+    json_t *data = decode_response(pd->call, req, resp);
+    if (!data)
+        return;
+    json_object_set_new(data, "request_id", json_string(pd->request_id));
+    json_t *ev = ai_event(p, c, "ai.response", resp->ts_end,
+                          c->role == CONN_ROLE_SERVER ? "ssl_write" : "ssl_read", resp, pd->call,
+                          data, NULL);
+    json_t *rel = json_array(), *r = json_object();
+    json_object_set_new(r, "event_id", json_string(pd->event_id));
+    json_object_set_new(r, "relationship", json_string("parent"));
+    json_array_append_new(rel, r);
+    json_object_set_new(ev, "related_events", rel);
+    p->st.ai_responses++;
+    emit(p, ev);
+}
+
+static void free_user(void *ctx, void *user)
+{
+    pending *pd = user;
+    if (!pd)
+        return;
+    ai_call_free(pd->call);
+    free(pd);
+}
+
+pipeline *pipeline_new(const pipeline_opts *o)
+{
+    pipeline *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->o = *o;
+    conn_limits lim;
+    conn_limits_default(&lim);
+    conn_table_cb cb = {.ctx = p, .on_request = on_request, .on_exchange = on_exchange,
+                        .free_user = free_user};
+    p->conns = conn_table_new(&lim, &cb);
+    p->procs = proc_cache_new(PROC_CACHE_MAX);
+    p->host = event_host_info();
+    if (!p->conns || !p->procs || !p->host) {
+        pipeline_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void pipeline_free(pipeline *p)
+{
+    if (!p)
+        return;
+    conn_table_free(p->conns);
+    proc_cache_free(p->procs);
+    json_decref(p->host);
+    free(p);
+}
+
+void pipeline_data(pipeline *p, uint32_t tgid, uint32_t tid, uint64_t ssl, int dir,
+                   uint64_t offset, const uint8_t *data, size_t len, uint64_t lost_after,
+                   uint64_t ts)
+{
+    conn_key k = {.tgid = tgid, .ssl = ssl};
+    conn_table_record(p->conns, &k, dir == PIPE_READ ? CONN_DIR_READ : CONN_DIR_WRITE, offset,
+                      data, len, lost_after, ts, tid);
+}
+
+void pipeline_close(pipeline *p, uint32_t tgid, uint64_t ssl, uint64_t ts)
+{
+    conn_key k = {.tgid = tgid, .ssl = ssl};
+    conn_table_close(p->conns, &k, ts);
+}
+
+void pipeline_exit(pipeline *p, uint32_t tgid, uint64_t ts)
+{
+    conn_table_exit(p->conns, tgid, ts);
+    proc_cache_forget(p->procs, tgid);
+}
+
+void pipeline_exec(pipeline *p, uint32_t tgid, uint64_t ts)
+{
+    /* The old image's connections died with it and its process block is
+     * stale.  Read the new one now: a short-lived client (curl) may be gone
+     * from /proc by the time its first exchange is decoded. */
+    conn_table_exit(p->conns, tgid, ts);
+    proc_cache_forget(p->procs, tgid);
+    proc_cache_get(p->procs, tgid);
+}
+
+void pipeline_tick(pipeline *p, uint64_t now) { conn_table_expire(p->conns, now); }
+void pipeline_flush(pipeline *p, uint64_t now) { conn_table_flush(p->conns, now); }
+void pipeline_get_stats(const pipeline *p, pipeline_stats *out) { *out = p->st; }
+const struct conn_table *pipeline_conns(const pipeline *p) { return p->conns; }

@@ -1,0 +1,54 @@
+/* pipeline.h: from captured TLS records to OISP events in the sinks.
+ *
+ *   record -> conn_table (stream/: HTTP per connection) -> decode/ (is it an
+ *   AI API call? which provider, model, messages, usage) -> OISP envelope
+ *   with process and host -> sink.
+ *
+ * ai.request is written as soon as a request is complete, ai.response when
+ * its response is; the two share data.request_id.  Exchanges seen from the
+ * server side of a connection (a local gateway reading the request) are
+ * written only when `inbound` is set, labelled attrs.capture_view
+ * "inbound". */
+#ifndef OISP_EVENTS_PIPELINE_H
+#define OISP_EVENTS_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sinks/jsonl.h"
+
+typedef struct pipeline_opts {
+    int inbound;         /* also emit the server-side view */
+    jsonl_sink *sink;    /* borrowed */
+} pipeline_opts;
+
+typedef struct pipeline pipeline;
+
+pipeline *pipeline_new(const pipeline_opts *o);
+void pipeline_free(pipeline *p);
+
+enum { PIPE_WRITE = 0, PIPE_READ = 1 };
+
+void pipeline_data(pipeline *p, uint32_t tgid, uint32_t tid, uint64_t ssl, int dir,
+                   uint64_t offset, const uint8_t *data, size_t len, uint64_t lost_after,
+                   uint64_t ts);
+void pipeline_close(pipeline *p, uint32_t tgid, uint64_t ssl, uint64_t ts);
+void pipeline_exit(pipeline *p, uint32_t tgid, uint64_t ts);
+void pipeline_exec(pipeline *p, uint32_t tgid, uint64_t ts);
+void pipeline_tick(pipeline *p, uint64_t now);  /* expiry; call about once a second */
+void pipeline_flush(pipeline *p, uint64_t now); /* shutdown: finish all in flight */
+
+typedef struct pipeline_stats {
+    uint64_t ai_requests, ai_responses;
+    uint64_t non_ai_requests;        /* HTTP requests that are not AI API calls */
+    uint64_t inbound_skipped;        /* server-side exchanges not emitted */
+    uint64_t requests_no_response;   /* AI requests whose response never came */
+    uint64_t responses_no_request;   /* responses whose request was not seen */
+    uint64_t encode_errors;          /* events that could not be serialised */
+    uint64_t sink_errors;            /* events the sink failed to write */
+} pipeline_stats;
+void pipeline_get_stats(const pipeline *p, pipeline_stats *out);
+struct conn_table;
+const struct conn_table *pipeline_conns(const pipeline *p);
+
+#endif
