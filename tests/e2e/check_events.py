@@ -207,7 +207,7 @@ def check_exchanges(args):
             errors.append("%s from the provider's side (pid %s, capture_view %s) was emitted "
                           "without --inbound" % (what, pid(e), get(e, "attrs", "capture_view")))
         elif set(mine) & uncaptured:
-            errors.append("%s, made before the sensor started, was emitted" % what)
+            errors.append("%s was emitted, but that exchange is not to be captured" % what)
     views = [("outbound", client_pids)] + ([("inbound", {args.server_pid})] if args.inbound else [])
     for view, pids in views:
         check_view(errors, expected, [e for e in ai if pid(e) in pids], view, args.server_pid)

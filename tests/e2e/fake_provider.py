@@ -197,7 +197,8 @@ def openai_embeddings(x):
 
 
 # ---------------------------------------------------------------------------------------------
-# Anthropic (answers JSON with \u escapes, as the real API does, OpenAI answers raw UTF-8)
+# Anthropic (answers use \u escapes, surrogate pairs for emoji; OpenAI answers raw UTF-8: both
+# forms must decode to the same text)
 # ---------------------------------------------------------------------------------------------
 
 def anthropic_error(x):

@@ -68,7 +68,9 @@ start_sensor() {                             # start_sensor [ARGS...]: record, w
     [ -z "$why" ] || return
     if [ "$NO_SENSOR" = 1 ]; then return; fi
     if [ ! -x "$SENSOR" ]; then note "no sensor binary at $SENSOR (run make)"; return; fi
-    "$SENSOR" record -o "$dir/events.jsonl" "$@" 2>"$dir/sensor.log" &
+    # Background jobs of a script start with SIGINT ignored; give the sensor the default back,
+    # as it has when started from a terminal.
+    env --default-signal=INT "$SENSOR" record -o "$dir/events.jsonl" "$@" 2>"$dir/sensor.log" &
     sensor_pid=$!
     if ! wait_for "$READY_TIMEOUT" sensor_ready; then
         note "sensor printed no ready line within ${READY_TIMEOUT}s"
@@ -201,6 +203,13 @@ i_inbound() {
     finish 2 --inbound
 }
 
+l_comm_filter() {
+    setup l_comm_filter; start_sensor --comm curl
+    client $CLIENTS/curl.sh openai stream
+    client "$PY" $CLIENTS/py_urllib.py
+    finish 3 --uncaptured-prefix MARK-urllib
+}
+
 # Checks over every output file of the scenarios above.
 output_checks() {
     local files=() f
@@ -225,9 +234,10 @@ output_checks() {
 }
 
 if [ ! -d $E2E/node_modules ]; then
-    (cd $E2E && npm ci --no-audit --no-fund --loglevel=error) || echo "e2e: npm ci failed" >&2
+    (cd $E2E && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "e2e: npm ci failed" >&2
 fi
-for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting i_inbound; do
+for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting \
+         i_inbound l_comm_filter; do
     wanted $s && $s
 done
 [ "$NO_SENSOR" = 1 ] || output_checks
