@@ -28,6 +28,7 @@ typedef struct http_mark {
 #define HTTP_MSG_INCOMPLETE   0x02 /* ended by close/gap/EOF before its framing said it was done */
 #define HTTP_MSG_DECODE_ERROR 0x04 /* content-encoding could not be decoded; body holds raw bytes */
 #define HTTP_MSG_CAPTURE_GAP  0x08 /* bytes missing inside the message (capture cap or lost record) */
+#define HTTP_MSG_PARSE_ERROR  0x10 /* framing broke inside the body (e.g. bad chunk size); ends INCOMPLETE */
 
 typedef struct http_msg {
     int is_request;
@@ -50,10 +51,14 @@ typedef struct http_msg {
     uint32_t tid;           /* thread that moved the first byte */
     unsigned flags;         /* HTTP_MSG_* */
     void *user;             /* owned by the layer above (see conn.h) */
+    char *head_block;       /* parsed messages: target, reason and header strings point into
+                               this one allocation; NULL when each was malloc'd on its own */
 } http_msg;
 
 /* Case-insensitive header lookup; first match or NULL. */
 const char *http_msg_header(const http_msg *m, const char *name);
+/* Frees m itself (heap-allocated) and everything it points to: head_block if
+ * set, otherwise target, reason and each header name/value individually. */
 void http_msg_free(http_msg *m);
 
 typedef struct http_limits {
@@ -95,6 +100,16 @@ void http_parser_close(http_parser *p, uint64_t ts);
 
 /* 1 while the parser is waiting for the start of a message (idle or resync). */
 int http_parser_idle(const http_parser *p);
+
+/* The message whose head is complete and whose body is still arriving, or
+ * NULL.  Only its head fields (method, target, status, headers, ts_*) are
+ * meaningful; it stays owned by the parser. */
+const http_msg *http_parser_current(const http_parser *p);
+
+/* Does data look like the start of a message of this kind (leading CR/LF
+ * skipped)?  Requests: a known method token and SP; responses: "HTTP/1.".
+ * Returns 1 yes, 0 too short to tell (a prefix of a start), -1 no. */
+int http_message_start(http_parse_kind kind, const uint8_t *data, size_t len);
 
 typedef struct http_parser_stats {
     uint64_t messages, errors, resyncs, bytes_discarded;
