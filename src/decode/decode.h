@@ -39,7 +39,13 @@ typedef struct ai_call {
     int streaming;          /* the request asked for a stream */
     const char *detection;  /* confidence.ai_detection_method value */
     char endpoint[512];     /* provider.endpoint: https://host/path, secrets removed */
+    unsigned flags;         /* AI_CALL_* */
 } ai_call;
+
+/* ai_call.flags */
+#define AI_CALL_BODY_UNPARSED    0x01 /* request body was not (complete) JSON: metadata only */
+#define AI_CALL_BEDROCK_CONVERSE 0x02 /* Bedrock Converse API (else InvokeModel) */
+#define AI_CALL_ANTHROPIC_BODY   0x04 /* Bedrock InvokeModel of an Anthropic model */
 
 /* Returns a new ai_call and sets *data to the ai.request data object (no
  * request_id / conversation_id: the events layer adds them), or returns NULL
@@ -55,5 +61,11 @@ ai_call *decode_request(const http_msg *req, json_t **data);
 json_t *decode_response(const ai_call *call, const http_msg *req, const http_msg *resp);
 
 void ai_call_free(ai_call *call);
+
+/* Extends the host -> provider table with an OISP provider bundle (v1
+ * "domain_index" or v2 "domain_lookup", plus "domain_patterns").  Built-in
+ * hosts keep their mapping.  Returns the number of entries added, or -1 with
+ * a message in err.  Call at start-up, before decoding starts. */
+int provider_bundle_load(const char *path, char *err, size_t errlen);
 
 #endif
