@@ -521,6 +521,7 @@ static void dresp_build(dresp *r, json_t *data)
         json_object_set_new(data, "model", model_object(model));
     json_object_set_new(data, "status_code", json_integer(resp->status));
     json_object_set_new(data, "success", json_boolean(status_ok && !r->error));
+    const char *finish = response_finish(r); /* before build_error takes r->error */
     build_error(r, data, status_ok);
     build_choices(r, data);
     if (r->ntools > 0) {
@@ -532,9 +533,8 @@ static void dresp_build(dresp *r, json_t *data)
     if (r->ntools > 0 || json_object_get(data, "choices"))
         json_object_set_new(data, "tool_calls_count", json_integer((json_int_t)r->ntools));
     build_usage(r, data);
-    const char *f = response_finish(r);
-    if (f)
-        json_object_set_new(data, "finish_reason", json_string(f));
+    if (finish)
+        json_object_set_new(data, "finish_reason", json_string(finish));
     if (r->embeddings > 0) {
         json_object_set_new(data, "embeddings_count", json_integer(r->embeddings));
         if (r->dimensions > 0)
