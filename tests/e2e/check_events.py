@@ -26,6 +26,7 @@ from e2e_common import ANTHROPIC_KEY, OPENAI_KEY  # noqa: E402
 MARK_RE = re.compile(r"MARK-[A-Za-z0-9_-]+")
 FINISH = {"stop": "stop", "tool_calls": "tool_calls", "end_turn": "stop", "tool_use": "tool_calls",
           "max_tokens": "length", "length": "length"}
+KNOWN_HOSTS = {"api.openai.com": "openai", "api.anthropic.com": "anthropic"}
 MIN_LATENCY_MS = 20   # the fake provider waits 30 ms before the first body byte
 
 
@@ -98,7 +99,7 @@ class Checker:
         self.expect(x, view, "request attrs.capture_view", get(ev, "attrs", "capture_view"), view)
         if view == "outbound":
             self.expect(x, view, "request process.name", get(ev, "process", "name"), x["comm"])
-        self.expect(x, view, "request provider.name", get(d, "provider", "name"), x["provider"])
+        self.provider(x, view, "request", d)
         self.expect(x, view, "request model.id", get(d, "model", "id"), x["model"])
         self.expect(x, view, "request confidence.completeness",
                     get(ev, "confidence", "completeness"), "full")
@@ -117,8 +118,20 @@ class Checker:
             self.expect(x, view, "request tools[].name",
                         [t.get("name") for t in d.get("tools") or []], x["tools"])
 
+    def provider(self, x, view, which, d):
+        """A known API host names its provider; at 127.0.0.1 the API format may, or "other"."""
+        host = x["host"].rsplit(":", 1)[0]
+        names = [KNOWN_HOSTS[host]] if host in KNOWN_HOSTS else [x["provider"], "other"]
+        name = get(d, "provider", "name")
+        if name not in names:
+            self.expect(x, view, which + " provider.name", name, " or ".join(names))
+        if get(d, "provider", "endpoint") is not None:
+            self.expect(x, view, which + " provider.endpoint", get(d, "provider", "endpoint"),
+                        "https://%s%s" % (x["host"], x["path"]))
+
     def response(self, x, ev, view):
         d = ev.get("data") or {}
+        self.provider(x, view, "response", d)
         self.expect(x, view, "response attrs.capture_view", get(ev, "attrs", "capture_view"), view)
         self.expect(x, view, "status_code", d.get("status_code"), x["status"])
         self.expect(x, view, "success", d.get("success"), 200 <= x["status"] < 300)
@@ -146,6 +159,9 @@ class Checker:
         if x["answer"]:
             self.expect(x, view, "choices[0].message.content",
                         get(d, "choices", 0, "message", "content"), x["answer"])
+        if get(d, "choices", 0, "message", "thinking") is not None:
+            self.expect(x, view, "choices[0].message.thinking",
+                        get(d, "choices", 0, "message", "thinking"), x.get("thinking"))
         self.expect(x, view, "finish_reason", d.get("finish_reason"), FINISH[x["finish_reason"]])
         got_calls = [(t.get("id"), t.get("name"), parse_args(t.get("arguments")))
                      for t in d.get("tool_calls") or []]
@@ -257,18 +273,30 @@ def secret_pieces():
     return {k[i:i + 12] for k in (OPENAI_KEY, ANTHROPIC_KEY) for i in range(8, len(k) - 11)}
 
 
+def paths_with(v, piece, path=""):
+    """JSON paths of the strings in v that contain piece."""
+    if isinstance(v, dict):
+        return [p for k, x in v.items() for p in paths_with(x, piece, path + "." + k if path else k)]
+    if isinstance(v, list):
+        return [p for i, x in enumerate(v) for p in paths_with(x, piece, "%s[%d]" % (path, i))]
+    return [path] if isinstance(v, str) and piece in v else []
+
+
 def check_secrets(files):
     errors, pieces = [], secret_pieces()
     for path in files:
         with open(path, encoding="utf-8", errors="replace") as f:
             for n, line in enumerate(f, 1):
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    ev = None
                 leaked = [p for p in pieces if p in line]
                 if leaked:
-                    errors.append("%s:%d: API key secret part %r appears" % (path, n, leaked[0]))
-                try:
-                    prefix = get(json.loads(line), "data", "auth", "key_prefix")
-                except ValueError:
-                    continue
+                    where = ", ".join(sorted(set(paths_with(ev, leaked[0])))) or "?"
+                    errors.append("%s:%d: API key secret part %r appears in %s"
+                                  % (path, n, leaked[0], where))
+                prefix = get(ev, "data", "auth", "key_prefix")
                 if prefix is not None and len(prefix) > 8:
                     errors.append("%s:%d: auth.key_prefix %r is longer than 8" % (path, n, prefix))
     return errors

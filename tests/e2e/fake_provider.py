@@ -2,7 +2,7 @@
 """fake_provider.py: a local HTTPS stand-in for the OpenAI and Anthropic APIs, for the e2e suite.
 
 Usage: fake_provider.py DIR
-Makes a self-signed certificate for 127.0.0.1 in DIR (openssl CLI), listens on a free port of
+Makes a self-signed certificate for 127.0.0.1, api.openai.com and api.anthropic.com in DIR (openssl CLI), listens on a free port of
 127.0.0.1 (HTTP/1.1 keep-alive, ALPN http/1.1 only, one thread per connection), writes the port
 to DIR/port once listening, and appends one JSON line per exchange to DIR/server.jsonl.
 
@@ -48,7 +48,7 @@ def make_cert(d):
     if not os.path.exists(cert):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                         "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:api.openai.com,DNS:api.anthropic.com"],
                        check=True, capture_output=True)
     return cert, key
 
@@ -103,8 +103,8 @@ class Exchange:
         self.prompt_tokens = 10 + len(self.text) // 4
         self.completion_tokens = 5 + len(self.answer) // 4
 
-    def log(self, provider, pid, comm, extra):
-        rec = {"ts": time.time(), "path": self.path, "provider": provider, "model": self.model,
+    def log(self, host, provider, pid, comm, extra):
+        rec = {"ts": time.time(), "host": host, "path": self.path, "provider": provider, "model": self.model,
                "marker": self.marker, "stream": self.stream, "status": self.status,
                "pid": pid, "comm": comm, "user_sha256": hashlib.sha256(self.text.encode()).hexdigest(),
                "user_len": len(self.text.encode()), "user_text": self.text[:200], "tools": self.tools, "opts": sorted(self.opts)}
@@ -310,7 +310,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             fields, body, frames = answer(x)
         fields["client_port"] = self.client_address[1]
-        self.server.log(x.log(provider, int(pid) if pid.isdigit() else None, comm, fields))
+        self.server.log(x.log(self.headers.get("Host"), provider, int(pid) if pid.isdigit() else None, comm, fields))
         ascii_only = provider == "anthropic"
         if frames is None:
             self.send_json(x.status, body, "gzip" in x.opts, "chunked" in x.opts, ascii_only)
