@@ -32,6 +32,9 @@
 
 #define HEAD_INIT_CAP 1024
 #define CHUNK_LINE_MAX 4096    /* chunk-size line, extensions included */
+#define LINE_INIT_CAP 64
+#define HEAD_KEEP_CAP 4096     /* a bigger idle head buffer is given back */
+#define RESERVE_HINT_MAX ((size_t)1 << 20) /* trust a length header this far up front */
 #define MARKS_INIT_CAP 16
 #define ENCODING_MAX 256       /* joined Content-Encoding + Transfer-Encoding */
 #define CHUNK_SIZE_MAX ((uint64_t)1 << 62)
@@ -61,7 +64,7 @@ struct http_parser {
     char *head;          /* header block being gathered; becomes msg->head_block */
     size_t head_len, head_cap;
     char *line;          /* chunk-size line split across feeds */
-    size_t line_len;
+    size_t line_len, line_cap;
     http_msg *msg;       /* message in progress (NULL when idle) */
     content_buf body;
     content_decoder *dec;
@@ -189,6 +192,11 @@ static void msg_discard(http_parser *p)
     }
     http_msg_free(p->msg);
     p->msg = NULL;
+    if (p->head_cap > HEAD_KEEP_CAP) {
+        free(p->head);
+        p->head = NULL;
+        p->head_cap = 0;
+    }
     content_buf_destroy(&p->body);
     content_decoder_free(p->dec);
     p->dec = NULL;
@@ -673,7 +681,7 @@ static int head_complete(http_parser *p, uint64_t ts)
     }
     case BODY_LEN:
         if (!p->dec)
-            content_buf_reserve(&p->body, f.length < p->body.limit ? (size_t)f.length : p->body.limit);
+            content_buf_reserve(&p->body, f.length < RESERVE_HINT_MAX ? (size_t)f.length : RESERVE_HINT_MAX);
         p->remaining = f.length;
         p->state = P_BODY_LEN;
         return 0;
@@ -819,6 +827,22 @@ static int parse_chunk_line(const uint8_t *s, size_t len, uint64_t *size)
     return 0;
 }
 
+static int line_reserve(http_parser *p, size_t n)
+{
+    size_t need = p->line_len + n;
+    if (need <= p->line_cap)
+        return 0;
+    size_t ncap = p->line_cap ? p->line_cap : LINE_INIT_CAP;
+    while (ncap < need)
+        ncap *= 2;
+    char *nl = realloc(p->line, ncap);
+    if (!nl)
+        return -1;
+    p->line = nl;
+    p->line_cap = ncap;
+    return 0;
+}
+
 static long step_chunk_size(http_parser *p, const uint8_t *d, size_t n)
 {
     size_t room = CHUNK_LINE_MAX - p->line_len;
@@ -828,7 +852,7 @@ static long step_chunk_size(http_parser *p, const uint8_t *d, size_t n)
     if (!nl && n >= room)
         return -1;
     if (!nl || p->line_len) {
-        if (!p->line && !(p->line = malloc(CHUNK_LINE_MAX)))
+        if (line_reserve(p, take) < 0)
             return -1;
         memcpy(p->line + p->line_len, d, take);
         p->line_len += take;
@@ -848,7 +872,7 @@ static long step_chunk_size(http_parser *p, const uint8_t *d, size_t n)
         p->state = P_TRAILER;
     } else {
         if (!p->dec)
-            content_buf_reserve(&p->body, size < p->body.limit ? (size_t)size : p->body.limit);
+            content_buf_reserve(&p->body, size < RESERVE_HINT_MAX ? (size_t)size : RESERVE_HINT_MAX);
         p->remaining = size;
         p->state = P_CHUNK_DATA;
     }
