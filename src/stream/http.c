@@ -20,6 +20,15 @@
  * grows.  Errors inside a body deliver the message so far as INCOMPLETE so
  * the layer above can keep pairing requests with responses.
  *
+ * Framing follows RFC 9112 6.3: no body for responses to HEAD, 1xx, 204 and
+ * 304.  Interim responses (100, 103) are dropped and the final one delivered;
+ * 101 and a 2xx to CONNECT are delivered and the rest of the stream is a
+ * tunnel, dropped until a resync.  Content-Length together with
+ * Transfer-Encoding, disagreeing lengths and a request body that is neither
+ * counted nor chunked are errors.  obs-fold lines are joined with one SP.
+ * For a content-encoded body decoding stops at the body limit; body_dropped
+ * then counts the encoded bytes left undecoded (a lower bound).
+ *
  * Marks: every feed that adds decoded body bytes records (offset, ts); when
  * max_marks is reached every other mark is dropped, halving the resolution. */
 #include "stream/http.h"

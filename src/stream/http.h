@@ -41,7 +41,8 @@ typedef struct http_msg {
     size_t nheaders;
     uint8_t *body;          /* decoded body, NUL-terminated (body[body_len] == 0) */
     size_t body_len;
-    uint64_t body_dropped;  /* decoded bytes beyond the limit, not kept */
+    uint64_t body_dropped;  /* decoded bytes beyond the limit, not kept (content-encoded
+                               bodies: encoded bytes left undecoded once the limit was hit) */
     uint64_t wire_len;      /* bytes of this message on the wire, head included */
     http_mark *marks;
     size_t nmarks;
@@ -87,7 +88,8 @@ void http_parser_free(http_parser *p);
 /* Feed bytes.  Returns 0, or -1 when the stream is not HTTP/1.x or is
  * malformed beyond recovery: the parser then resynchronises (it discards
  * bytes until a feed starts with a plausible message start) and counts the
- * error.  Never crashes on any input. */
+ * error.  Never crashes on any input.  -1 comes once per loss of sync; feeds
+ * dropped while already resynchronising return 0 (see bytes_discarded). */
 int http_parser_feed(http_parser *p, const uint8_t *data, size_t len, uint64_t ts, uint32_t tid);
 
 /* The stream lost bytes here (capture gap): finish the current message as

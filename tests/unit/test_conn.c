@@ -726,6 +726,70 @@ static void test_random_interleaving(void **state)
     table_done(t, &r);
 }
 
+/* Hostile or broken capture: random keys, directions, offsets, cuts of
+ * valid traffic mixed with junk, closes and exits.  Nothing may crash or
+ * leak, and every request handed out comes back through free_user. */
+static void test_fuzz_records(void **state)
+{
+    (void)state;
+    rec r;
+    conn_limits lim;
+    conn_limits_default(&lim);
+    lim.max_conns = 4;
+    lim.max_pending = 3;
+    lim.http.max_body_bytes = 100;
+    lim.http.max_header_bytes = 300;
+    lim.idle_timeout_ns = 500;
+    conn_table *t = table_new(&r, &lim);
+    const char *pieces[] = {
+        "POST /v1/x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+        "GET / HTTP/1.1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\n\r\nclose-delimited",
+        "HTTP/1.1 100 Continue\r\n\r\n",
+        "\x16\x03\x01garbage\xff\xfe",
+        "5\r\nhel",
+        "HEAD /h HTTP/1.1\r\n\r\n",
+    };
+    size_t np = sizeof pieces / sizeof pieces[0];
+    uint64_t off[6][2] = {{0}};
+    uint32_t seed = 31337;
+#define RND() (seed = seed * 1103515245u + 12345u, seed >> 8)
+    for (int i = 0; i < 20000; i++) {
+        int c = (int)(RND() % 6), dir = (int)(RND() % 2);
+        conn_key k = {(uint32_t)(1 + c % 2), (uint64_t)c};
+        const char *pc = pieces[RND() % np];
+        size_t len = strlen(pc), from = RND() % 3 == 0 ? RND() % (len + 1) : 0;
+        uint64_t o = off[c][dir];
+        switch (RND() % 16) {
+        case 0: o += RND() % 50; break;               /* gap */
+        case 1: o = o > 10 ? o - RND() % 10 : 0; break; /* overlap */
+        case 2: o = 0; break;                            /* reuse */
+        default: break;
+        }
+        uint64_t lost = RND() % 40 == 0 ? RND() % 100 : 0;
+        conn_table_record(t, &k, dir, o, (const uint8_t *)pc + from, len - from, lost, (uint64_t)i, 1);
+        if (o + (len - from) + lost > off[c][dir])
+            off[c][dir] = o + (len - from) + lost;
+        switch (RND() % 200) {
+        case 0: conn_table_close(t, &k, (uint64_t)i); off[c][0] = off[c][1] = 0; break;
+        case 1: conn_table_exit(t, k.tgid, (uint64_t)i); memset(off, 0, sizeof off); break;
+        case 2: conn_table_expire(t, (uint64_t)i); break;
+        default: break;
+        }
+        if (r.n > MAX_EX - 50)
+            r.n = 0;
+    }
+#undef RND
+    conn_table_stats st;
+    conn_table_get_stats(t, &st);
+    assert_true(st.conns_open <= 4);
+    assert_true(st.conns_evicted > 0);
+    assert_true(st.requests > 0 && st.responses > 0);
+    table_done(t, &r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_max_pending),
         cmocka_unit_test(test_not_http),
         cmocka_unit_test(test_random_interleaving),
+        cmocka_unit_test(test_fuzz_records),
     };
     return cmocka_run_group_tests_name("conn", tests, NULL, NULL);
 }

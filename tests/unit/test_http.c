@@ -798,6 +798,23 @@ static void test_marks_per_feed(void **state)
     assert_int_equal(m->ts_start, 100);
     assert_int_equal(m->ts_headers, 100);
     assert_int_equal(m->ts_end, 999);
+
+    /* many chunks in one feed: one mark; the next feed: another */
+    bytes all = {0};
+    bytes_str(&all, head);
+    for (size_t i = 0; i < 3; i++)
+        bytes_fmt(&all, "%zx\r\n%s\r\n", strlen(k_sse_events[i]), k_sse_events[i]);
+    http_parser_feed(p, all.p, all.n, 2000, 1);
+    snprintf(buf, sizeof buf, "%zx\r\n%s\r\n0\r\n\r\n", strlen(k_sse_events[3]), k_sse_events[3]);
+    http_parser_feed(p, (const uint8_t *)buf, strlen(buf), 3000, 1);
+    assert_int_equal(c.n, 2);
+    m = c.m[1];
+    assert_int_equal(m->nmarks, 2);
+    assert_int_equal(m->marks[0].offset, 0);
+    assert_int_equal(m->marks[0].ts, 2000);
+    assert_int_equal(m->marks[1].offset, m->body_len - strlen(k_sse_events[3]));
+    assert_int_equal(m->marks[1].ts, 3000);
+    free(all.p);
     http_parser_free(p);
     collector_clear(&c);
 }
