@@ -11,7 +11,9 @@ ARCH     := x86
 
 PKGS     := libbpf jansson zlib libzstd libbrotlidec libcrypto capstone
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+# Project flags live in OISP_CFLAGS so that `make CFLAGS=...` (sanitizers)
+# adds to them instead of replacing them.
+OISP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
             -Isrc -Ibpf -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lelf -lpthread -lm
 
@@ -38,17 +40,17 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(BUILD)/obj/%.o: src/%.c $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(OISP_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/liboisp.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/oisp-sensor: $(BUILD)/obj/cli/main.o $(BUILD)/liboisp.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(OISP_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liboisp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/liboisp.a $(LDLIBS) -lcmocka
+	$(CC) $(OISP_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/liboisp.a $(LDLIBS) -lcmocka
 
 # The README's two commands: both install missing packages first, then
 # re-enter make so that pkg-config sees them.

@@ -56,7 +56,7 @@ static void usage(FILE *f)
         "      --pid PID          capture only this process (repeatable)\n"
         "      --comm NAME        capture only processes with this name (repeatable)\n"
         "      --binary PATH      also probe this binary (static OpenSSL, not running yet)\n"
-        "      --max-capture N    bytes captured per SSL read/write (default 1M; K/M/G suffixes);\n"
+        "      --max-capture N    bytes captured per SSL read/write (default 4M; K/M/G suffixes);\n"
         "                         longer calls are marked confidence.completeness \"partial\"\n"
         "      --ring-size N      kernel ring buffer size (default 16M, a power of two)\n"
         "      --inbound          also emit the server-side view of exchanges whose server\n"
