@@ -50,6 +50,9 @@ def narrow(what, got, want):
 
 def read_jsonl(path, errors):
     out = []
+    if not os.path.exists(path):
+        errors.append("%s does not exist" % path)
+        return out
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
             if line.strip():

@@ -2,8 +2,8 @@
 """fake_provider.py: a local HTTPS stand-in for the OpenAI and Anthropic APIs, for the e2e suite.
 
 Usage: fake_provider.py DIR
-Makes a self-signed certificate for 127.0.0.1, api.openai.com and api.anthropic.com in DIR (openssl CLI), listens on a free port of
-127.0.0.1 (HTTP/1.1 keep-alive, ALPN http/1.1 only, one thread per connection), writes the port
+Makes a self-signed certificate for 127.0.0.1, api.openai.com and api.anthropic.com in DIR
+(openssl CLI), listens on a free port of 127.0.0.1 (HTTP/1.1 keep-alive, ALPN http/1.1 only, one thread per connection), writes the port
 to DIR/port once listening, and appends one JSON line per exchange to DIR/server.jsonl.
 
 Routes: POST /v1/chat/completions and /v1/embeddings (OpenAI), POST /v1/messages (Anthropic),
@@ -104,10 +104,12 @@ class Exchange:
         self.completion_tokens = 5 + len(self.answer) // 4
 
     def log(self, host, provider, pid, comm, extra):
-        rec = {"ts": time.time(), "host": host, "path": self.path, "provider": provider, "model": self.model,
-               "marker": self.marker, "stream": self.stream, "status": self.status,
-               "pid": pid, "comm": comm, "user_sha256": hashlib.sha256(self.text.encode()).hexdigest(),
-               "user_len": len(self.text.encode()), "user_text": self.text[:200], "tools": self.tools, "opts": sorted(self.opts)}
+        rec = {"ts": time.time(), "host": host, "path": self.path, "provider": provider,
+               "model": self.model, "marker": self.marker, "stream": self.stream,
+               "status": self.status, "pid": pid, "comm": comm,
+               "user_sha256": hashlib.sha256(self.text.encode()).hexdigest(),
+               "user_len": len(self.text.encode()), "user_text": self.text[:200],
+               "tools": self.tools, "opts": sorted(self.opts)}
         rec.update(extra)
         return rec
 
@@ -212,7 +214,8 @@ def anthropic_messages(x):
     think_text = "The user wants %s handled; think step by step." % x.marker if thinking else ""
     blocks = []
     if think_text:
-        blocks.append({"type": "thinking", "thinking": think_text, "signature": "EqQBCkYIBxgCKkA" + short_id(x.marker)})
+        blocks.append({"type": "thinking", "thinking": think_text,
+                       "signature": "EqQBCkYIBxgCKkA" + short_id(x.marker)})
     text = "Let me check that for %s." % x.marker if x.tool_calls else x.answer
     blocks.append({"type": "text", "text": text})
     for t in x.tool_calls:
@@ -296,9 +299,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             req = None
         if route is None or not isinstance(req, dict):
-            return self.send_json(404 if route is None else 400,
-                                  {"error": {"message": "bad route or body", "type": "invalid_request_error"}},
-                                  False, False)
+            err = {"error": {"message": "bad route or body", "type": "invalid_request_error"}}
+            return self.send_json(404 if route is None else 400, err, False, False)
         provider, answer, error = route
         x = Exchange(self.path, raw, req)
         pid = self.headers.get("X-E2E-Pid", "")
@@ -310,7 +312,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             fields, body, frames = answer(x)
         fields["client_port"] = self.client_address[1]
-        self.server.log(x.log(self.headers.get("Host"), provider, int(pid) if pid.isdigit() else None, comm, fields))
+        pid = int(pid) if pid.isdigit() else None
+        self.server.log(x.log(self.headers.get("Host"), provider, pid, comm, fields))
         ascii_only = provider == "anthropic"
         if frames is None:
             self.send_json(x.status, body, "gzip" in x.opts, "chunked" in x.opts, ascii_only)

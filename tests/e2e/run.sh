@@ -22,7 +22,7 @@ NO_SENSOR=${E2E_NO_SENSOR:-0}
 WORK=$(mktemp -d /tmp/oisp-e2e.XXXXXX)
 export PYTHONDONTWRITEBYTECODE=1
 passed=0 failed=0
-name= dir= why= server_pid= sensor_pid= client_pid=
+name='' dir='' why='' server_pid='' sensor_pid='' client_pid=''
 
 cleanup() {
     [ -n "$client_pid" ] && kill "$client_pid" 2>/dev/null

@@ -29,7 +29,9 @@ c.run(async () => {
       calls[t.index].arguments += t.function?.arguments || '';
     }
   }
-  if (calls.length !== 1 || calls[0].name !== 'get_weather' || !usage) throw new Error('stream lost tool call or usage');
+  if (calls.length !== 1 || calls[0].name !== 'get_weather' || !usage) {
+    throw new Error('the stream lost the tool call or the usage');
+  }
   c.expectMarker(mark, '', calls);
 
   mark = c.marker('oaisdk');
