@@ -680,9 +680,24 @@ int json_media(const char *ct)
     return !ct || strcasestr(ct, "json") != NULL;
 }
 
+/* JSON media types, and any body that starts like a JSON object (clients
+ * such as curl -d send JSON as form data); never multipart uploads. */
+static int body_may_be_json(const http_msg *req)
+{
+    const char *ct = http_msg_header(req, "content-type");
+    if (json_media(ct))
+        return 1;
+    if (strncasecmp(ct, "multipart/", 10) == 0)
+        return 0;
+    size_t i = 0;
+    while (i < req->body_len && isspace(req->body[i]))
+        i++;
+    return i < req->body_len && req->body[i] == '{';
+}
+
 static json_t *parse_request_body(const http_msg *req)
 {
-    if (!req->body || req->body_len == 0 || !json_media(http_msg_header(req, "content-type")))
+    if (!req->body || req->body_len == 0 || !body_may_be_json(req))
         return NULL;
     json_t *body = json_loadb((const char *)req->body, req->body_len, 0, NULL);
     if (!json_is_object(body)) {
