@@ -8,8 +8,9 @@ provider's own log of the exchanges it answered (tests/e2e/fake_provider.py).
       exchange (less those whose marker starts with the uncaptured prefix) appears as exactly one
       ai.request and one ai.response from the client's pid, labelled attrs.capture_view
       "outbound", with no other ai.* events from the clients.  Fields must equal what was sent
-      and answered: provider, model, streaming, user message (sha256), tools, status, error,
-      answer text, tool calls, usage, finish reason, latency, completeness.  Without --inbound the
+      and answered: model, streaming, user message (sha256), tools, status, error, answer text,
+      thinking, tool calls, usage, finish reason, latency, completeness, endpoint (https://Host/path),
+      provider (exact for api.openai.com/api.anthropic.com; the API's own or "other" at 127.0.0.1).  Without --inbound the
       provider's own (server-side) view must not appear; with it, each exchange must also appear
       once from the provider's pid labelled "inbound".  --server-only checks just the log (for
       running the harness without a sensor).
