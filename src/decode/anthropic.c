@@ -54,10 +54,7 @@ static void anthropic_message(dreq *r, const json_t *msg)
             }
         }
     }
-    if (!results || m.parts || m.images || m.tool_calls)
-        dreq_push(r, &m);
-    else
-        dmsg_clear(&m);
+    dreq_push_turn(r, &m, results);
 }
 
 static void anthropic_tool_choice(dreq *r, const json_t *tc)

@@ -104,10 +104,7 @@ static void converse_message(dreq *r, const json_t *msg)
             results++;
         }
     }
-    if (!results || m.parts || m.images || m.tool_calls)
-        dreq_push(r, &m);
-    else
-        dmsg_clear(&m);
+    dreq_push_turn(r, &m, results);
 }
 
 static void converse_request(dreq *r, const json_t *body)

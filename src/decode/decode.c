@@ -12,6 +12,13 @@
  *      reduced to an allow-list so ?key= never leaks), then the API's request
  *      decoder fills a dreq, assembled here into the ai.request data.
  *
+ * Unknown hosts speaking the Anthropic API are "other" (with the host as
+ * real name), not "anthropic": other vendors and gateways expose
+ * Anthropic-compatible endpoints, and the SDK sends anthropic-version to
+ * all of them.  Detection is "payload_inspection", or "header_fingerprint"
+ * when only that header (no model) identified the call.  Ollama's API is
+ * "ollama" wherever it runs.
+ *
  * dmsg/dreq collect messages, tools and parameters from the API decoders and
  * keep the OISP names, role mapping, counts and system prompt hash here. */
 #include "decode/decode_priv.h"
@@ -287,8 +294,19 @@ static json_t *build_auth(const http_msg *req, const dtarget *t)
         } else if (strncmp(v, "AWS4-HMAC-SHA256", 16) == 0) {
             json_object_set_new(auth, "type", json_string("api_key"));
             json_object_set_new(auth, "scheme", json_string("aws_sigv4"));
-        } else {
-            auth_key(auth, "unknown", v, strlen(v));
+        } else { /* Basic, Token, ...: hash the credentials, name the scheme */
+            size_t sl = strcspn(v, " ");
+            const char *cred = v + sl;
+            while (*cred == ' ')
+                cred++;
+            json_object_set_new(auth, "type", json_string("unknown"));
+            if (sl > 0 && sl < 32)
+                json_object_set_new(auth, "scheme", json_stringn(v, sl));
+            if (*cred) {
+                char tag[72];
+                decode_sha256_tag(cred, strlen(cred), tag);
+                json_object_set_new(auth, "key_hash", json_string(tag));
+            }
         }
         return auth;
     }
@@ -461,6 +479,14 @@ void dreq_push(dreq *r, dmsg *m)
         r->messages = json_array();
     json_array_append_new(r->messages, msg);
     dmsg_clear(m);
+}
+
+void dreq_push_turn(dreq *r, dmsg *m, int results)
+{
+    if (!results || m->parts || m->images || m->tool_calls)
+        dreq_push(r, m);
+    else
+        dmsg_clear(m);
 }
 
 void dreq_message(dreq *r, const char *role, const json_t *content)

@@ -103,6 +103,9 @@ void dmsg_tool_call(dmsg *m, const char *id, const char *name, const json_t *arg
 void dmsg_clear(dmsg *m);
 /* Appends m to the request's messages and clears m. */
 void dreq_push(dreq *r, dmsg *m);
+/* The rest of a turn whose tool results were pushed as separate "tool"
+ * messages: pushed only if something is left (or there were no results). */
+void dreq_push_turn(dreq *r, dmsg *m, int results);
 /* Convenience: one message from a role and a content value. */
 void dreq_message(dreq *r, const char *role, const json_t *content);
 void dreq_tool(dreq *r, const char *name, const char *type, const char *description);

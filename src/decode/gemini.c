@@ -91,12 +91,13 @@ static int is_image_blob(const json_t *blob)
     return mime && strncmp(mime, "image/", 6) == 0;
 }
 
-/* One Content {role, parts}: function responses become tool messages. */
-static void gemini_content(dreq *r, const json_t *content, const char *default_role)
+/* One Content {role, parts}: function responses become tool messages.
+ * `role` overrides the content's own (systemInstruction may say "user"). */
+static void gemini_content(dreq *r, const json_t *content, const char *role)
 {
-    const char *role = dj_str(content, "role");
+    const char *own = dj_str(content, "role");
     dmsg m;
-    dmsg_init(&m, role ? role : default_role);
+    dmsg_init(&m, role ? role : own ? own : "user");
     const json_t *parts = json_object_get(content, "parts");
     int results = 0;
     size_t i, count = json_is_array(parts) ? json_array_size(parts) : 1;
@@ -121,10 +122,7 @@ static void gemini_content(dreq *r, const json_t *content, const char *default_r
             results++;
         }
     }
-    if (!results || m.parts || m.images || m.tool_calls)
-        dreq_push(r, &m);
-    else
-        dmsg_clear(&m);
+    dreq_push_turn(r, &m, results);
 }
 
 static void gemini_tools(dreq *r, const json_t *tools)
@@ -171,18 +169,7 @@ static void gemini_request(dreq *r, const json_t *body)
     dreq_model(r, dj_str(body, "model"));
     const json_t *sys = dj_get2(body, "systemInstruction", "system_instruction");
     if (json_is_object(sys)) {
-        dmsg m;
-        dmsg_init(&m, "system");
-        const json_t *parts = json_object_get(sys, "parts");
-        size_t i, count = json_is_array(parts) ? json_array_size(parts) : 1;
-        for (i = 0; i < count; i++) {
-            size_t n;
-            const json_t *p = json_is_array(parts) ? json_array_get(parts, i) : parts;
-            const char *s = dj_strn(json_object_get(p, "text"), &n);
-            if (s)
-                dmsg_text(&m, s, n);
-        }
-        dreq_push(r, &m);
+        gemini_content(r, sys, "system");
     } else if (json_is_string(sys)) {
         dreq_message(r, "system", sys);
     }
@@ -192,9 +179,9 @@ static void gemini_request(dreq *r, const json_t *body)
         json_t *c;
         json_array_foreach(contents, i, c)
             if (json_is_object(c))
-                gemini_content(r, c, "user");
+                gemini_content(r, c, NULL);
     } else if (json_is_object(contents)) {
-        gemini_content(r, contents, "user");
+        gemini_content(r, contents, NULL);
     }
     gemini_tools(r, dj_arr(body, "tools"));
     gemini_tool_choice(r, dj_get2(body, "toolConfig", "tool_config"));

@@ -117,14 +117,18 @@ static void chat_request(dreq *r, const json_t *body)
 }
 
 /* Finds the tool a (possibly partial) tool_calls[j] element belongs to:
- * by "index" when streamed, by id when a server streams whole calls
- * without index, else by position. */
+ * by "index" when streamed (unless the id says it is another call), by id
+ * when a server streams whole calls without index, else by position. */
 static dtool *chat_tool_for(dresp *r, int choice, const json_t *tc, size_t j)
 {
     json_int_t idx;
-    if (dj_int(tc, "index", &idx) && idx >= 0 && idx < 100000)
-        return dresp_tool(r, choice, (int)idx, 1);
     const char *id = dj_str(tc, "id");
+    if (dj_int(tc, "index", &idx) && idx >= 0 && idx < 100000) {
+        dtool *t = dresp_tool(r, choice, (int)idx, 1);
+        /* some compatible servers send every whole call with index 0 */
+        if (!t || !id || !*id || !t->id[0] || strcmp(t->id, id) == 0)
+            return t;
+    }
     if (id && *id) {
         for (size_t k = 0; k < r->ntools; k++)
             if (r->tools[k].choice == choice && strcmp(r->tools[k].id, id) == 0)

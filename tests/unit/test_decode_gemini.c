@@ -190,7 +190,7 @@ static void test_embed_and_vertex(void **state)
     td_exchange_free(&x);
 
     /* Vertex AI, snake_case body */
-    const char *body = "{\"system_instruction\":{\"parts\":{\"text\":\"Sois bref.\"}},"
+    const char *body = "{\"system_instruction\":{\"role\":\"user\",\"parts\":{\"text\":\"Sois bref.\"}},"
                        "\"contents\":{\"role\":\"user\",\"parts\":[{\"text\":\"Bonjour\"}]},"
                        "\"generation_config\":{\"max_output_tokens\":256,\"temperature\":0}}";
     http_msg *req = td_request("/v1/projects/acme-prod/locations/europe-west4/publishers/google/models/"
@@ -203,6 +203,7 @@ static void test_embed_and_vertex(void **state)
     assert_string_equal(td_str(d, "provider.region"), "europe-west4");
     assert_string_equal(td_str(d, "provider.project_id"), "acme-prod");
     assert_string_equal(td_str(d, "model.id"), "gemini-2.0-flash-001");
+    assert_string_equal(td_str(d, "messages.0.role"), "system"); /* whatever role it claims */
     assert_string_equal(td_str(d, "messages.0.content"), "Sois bref.");
     assert_string_equal(td_str(d, "messages.1.content"), "Bonjour");
     assert_int_equal(td_int(d, "parameters.max_tokens"), 256);

@@ -336,6 +336,35 @@ static void test_azure_deployment(void **state)
     http_msg_free(resp);
 }
 
+/* Compatible servers that send each whole tool call with "index": 0. */
+static void test_whole_calls_same_index(void **state)
+{
+    (void)state;
+    const char *rq = "{\"model\":\"gemini-2.0-flash\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    const char *sse =
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"c1\","
+        "\"type\":\"function\",\"function\":{\"name\":\"a\",\"arguments\":\"{\\\"x\\\":1}\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c2\",\"type\":\"function\","
+        "\"function\":{\"name\":\"b\",\"arguments\":\"{\\\"y\\\":2}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n"
+        "data: [DONE]\n\n";
+    http_msg *req = td_request("/v1beta/openai/chat/completions", "Host: generativelanguage.googleapis.com\n", rq, strlen(rq));
+    json_t *d;
+    ai_call *c = decode_request(req, &d);
+    assert_non_null(c);
+    assert_int_equal(c->api, AI_API_OPENAI_CHAT);
+    http_msg *resp = td_response(200, SSE_HDRS, sse, strlen(sse));
+    json_t *rd = decode_response(c, req, resp);
+    assert_int_equal(td_int(rd, "tool_calls_count"), 2);
+    assert_int_equal(td_int(rd, "tool_calls.0.arguments.x"), 1);
+    assert_string_equal(td_str(rd, "tool_calls.1.name"), "b");
+    assert_int_equal(td_int(rd, "tool_calls.1.arguments.y"), 2);
+    td_exchange x = {c, d, rd};
+    td_check(&x, NULL);
+    td_exchange_free(&x);
+    http_msg_free(req);
+    http_msg_free(resp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_responses_stream),
         cmocka_unit_test(test_completions_and_embeddings),
         cmocka_unit_test(test_azure_deployment),
+        cmocka_unit_test(test_whole_calls_same_index),
     };
     return cmocka_run_group_tests_name("decode_openai", tests, NULL, NULL);
 }

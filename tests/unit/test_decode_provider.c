@@ -320,6 +320,17 @@ static void test_endpoint_and_target_forms(void **state)
     json_decref(d);
     ai_call_free(c);
     http_msg_free(req);
+
+    /* other schemes: the scheme is named, the credentials only hashed */
+    c = try_request("POST", "/v1/chat/completions", "Host: api.openai.com\nAuthorization: Basic dXNlcjpwYXNzd29yZA==\n", chat, &d);
+    assert_string_equal(td_str(d, "auth.type"), "unknown");
+    assert_string_equal(td_str(d, "auth.scheme"), "Basic");
+    assert_null(td_get(d, "auth.key_prefix"));
+    assert_true(strncmp(td_str(d, "auth.key_hash"), "sha256:", 7) == 0);
+    td_assert_no_secret(d, "dXNlcjpwYXNzd29yZA==");
+    td_exchange y = {c, d, NULL};
+    td_check(&y, "dXNlcjpwYXNzd29yZA==");
+    td_exchange_free(&y);
 }
 
 int main(void)
