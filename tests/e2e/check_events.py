@@ -3,7 +3,8 @@
 provider's own log of the exchanges it answered (tests/e2e/fake_provider.py).
 
   check_events.py exchanges EVENTS SERVER_LOG --server-pid PID --expect N
-                            [--inbound] [--uncaptured-prefix MARK-xxx] [--server-only]
+                            [--inbound] [--uncaptured-prefix MARK-xxx] [--partial-requests]
+                            [--server-only]
       The provider logged exactly N exchanges (the clients did what they meant to).  Every logged
       exchange (less those whose marker starts with the uncaptured prefix) appears as exactly one
       ai.request and one ai.response from the client's pid, labelled attrs.capture_view
@@ -12,8 +13,10 @@ provider's own log of the exchanges it answered (tests/e2e/fake_provider.py).
       thinking, tool calls, usage, finish reason, latency, completeness, endpoint (https://Host/path),
       provider (exact for api.openai.com/api.anthropic.com; the API's own or "other" at 127.0.0.1).  Without --inbound the
       provider's own (server-side) view must not appear; with it, each exchange must also appear
-      once from the provider's pid labelled "inbound".  --server-only checks just the log (for
-      running the harness without a sensor).
+      once from the provider's pid labelled "inbound".  --partial-requests: request bodies were
+      cut by --max-capture, so each ai.request must say completeness "partial" and its body
+      fields are not compared.  --server-only checks just the log (for running the harness
+      without a sensor).
   check_events.py secrets FILE...   no 12-character piece of a fake API key's secret part appears;
                                     every auth.key_prefix is at most 8 characters
   check_events.py mode FILE...      the file's mode is 0600
@@ -86,8 +89,8 @@ def kind(x):
 
 
 class Checker:
-    def __init__(self, errors):
-        self.errors = errors
+    def __init__(self, errors, partial_requests=False):
+        self.errors, self.partial_requests = errors, partial_requests
 
     def expect(self, x, view, what, got, want):
         if got == want:
@@ -104,11 +107,12 @@ class Checker:
         if view == "outbound":
             self.expect(x, view, "request process.name", get(ev, "process", "name"), x["comm"])
         self.provider(x, view, "request", d)
-        self.expect(x, view, "request model.id", get(d, "model", "id"), x["model"])
         self.expect(x, view, "request confidence.completeness",
-                    get(ev, "confidence", "completeness"), "full")
-        if kind(x) == "embeddings":
+                    get(ev, "confidence", "completeness"),
+                    "partial" if self.partial_requests else "full")
+        if self.partial_requests or kind(x) == "embeddings":
             return
+        self.expect(x, view, "request model.id", get(d, "model", "id"), x["model"])
         self.expect(x, view, "request streaming", d.get("streaming"), x["stream"])
         users = [m for m in d.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"]
         content = users[-1].get("content") if users else None
@@ -230,12 +234,13 @@ def check_exchanges(args):
             errors.append("%s was emitted, but that exchange is not to be captured" % what)
     views = [("outbound", client_pids)] + ([("inbound", {args.server_pid})] if args.inbound else [])
     for view, pids in views:
-        check_view(errors, expected, [e for e in ai if pid(e) in pids], view, args.server_pid)
+        check_view(Checker(errors, args.partial_requests), expected,
+                   [e for e in ai if pid(e) in pids], view, args.server_pid)
     return errors
 
 
-def check_view(errors, expected, ai, view, server_pid):
-    c = Checker(errors)
+def check_view(c, expected, ai, view, server_pid):
+    errors = c.errors
     reqs = [e for e in ai if e["event_type"] == "ai.request"]
     resps = [e for e in ai if e["event_type"] == "ai.response"]
     for name, evs in (("ai.request", reqs), ("ai.response", resps)):
@@ -321,6 +326,7 @@ def main():
     ex.add_argument("--expect", type=int, required=True)
     ex.add_argument("--inbound", action="store_true")
     ex.add_argument("--uncaptured-prefix")
+    ex.add_argument("--partial-requests", action="store_true")
     ex.add_argument("--server-only", action="store_true")
     for name in ("secrets", "mode"):
         sub.add_parser(name).add_argument("files", nargs="+")

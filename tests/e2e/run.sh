@@ -182,6 +182,13 @@ f_unicode() {
     finish 2
 }
 
+m_over_cap() {
+    # A capture cap below the body size: the exchange must still be reported, marked partial.
+    setup m_over_cap; start_sensor --max-capture 65536
+    client "$PY" $CLIENTS/py_httpclient.py big
+    finish 1 --partial-requests
+}
+
 g_preexisting() {
     setup g_preexisting
     [ -z "$why" ] || { finish 3; return; }
@@ -236,7 +243,7 @@ if [ ! -d $E2E/node_modules ]; then
     (cd $E2E && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "e2e: npm ci failed" >&2
 fi
 for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting \
-         i_inbound l_comm_filter; do
+         i_inbound l_comm_filter m_over_cap; do
     wanted $s && $s
 done
 [ "$NO_SENSOR" = 1 ] || output_checks
