@@ -31,8 +31,6 @@
 
 #include "decode/provider.h"
 
-/* ==== request side ====================================================== */
-
 typedef struct dtarget {
     char host[256];       /* lower-cased, with port if given */
     const char *path;     /* into req->target, without query */
