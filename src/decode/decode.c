@@ -208,15 +208,10 @@ static int query_param_allowed(const char *k, size_t n)
     return 0;
 }
 
-static int host_is_loopback(const char *h)
-{
-    return strncmp(h, "localhost", 9) == 0 || strncmp(h, "127.", 4) == 0 || strncmp(h, "[::1]", 5) == 0;
-}
-
 static void build_endpoint(ai_call *c, const dtarget *t)
 {
     dbuf b = {0};
-    dbuf_puts(&b, host_is_loopback(t->host) ? "http://" : "https://");
+    dbuf_puts(&b, "https://"); /* everything decoded here was captured inside TLS */
     dbuf_puts(&b, t->host);
     dbuf_put(&b, t->path, t->path_len);
     int first = 1;
@@ -719,6 +714,19 @@ static int body_may_be_json(const http_msg *req)
     return i < req->body_len && req->body[i] == '{';
 }
 
+/* A body cut short by the capture (over --max-capture, a lost record) does
+ * not parse; on an API path, a "model" near its start is enough to report
+ * the call, marked partial by the events layer. */
+static int partial_body_fits_api(ai_api api, const json_t *body, const http_msg *req)
+{
+    if (body || api == AI_API_NONE || api == AI_API_BEDROCK ||
+        !(req->flags & (HTTP_MSG_TRUNCATED | HTTP_MSG_INCOMPLETE | HTTP_MSG_CAPTURE_GAP)))
+        return 0;
+    char model[160] = "";
+    scan_model(req, model, sizeof model);
+    return model[0] != 0;
+}
+
 static json_t *parse_request_body(const http_msg *req)
 {
     if (!req->body || req->body_len == 0 || !body_may_be_json(req))
@@ -818,7 +826,7 @@ ai_call *decode_request(const http_msg *req, json_t **data)
             return NULL;
         }
     } else {
-        if (!body_fits_api(api, body, req)) {
+        if (!body_fits_api(api, body, req) && !partial_body_fits_api(api, body, req)) {
             json_decref(body);
             return NULL;
         }

@@ -3,6 +3,7 @@
  * cheap to read again), which keeps memory bounded whatever the pid churn. */
 #include "events/proc.h"
 
+#include "events/secrets.h"
 #include "util/jsonu.h"
 
 #include <stdio.h>
@@ -112,7 +113,11 @@ static void add_cmdline(json_t *o, const char *root, uint32_t pid)
     for (ssize_t i = 0; i < n; i++)
         if (buf[i] == 0)
             buf[i] = ' ';
-    json_object_set_new(o, "cmdline", jsonu_string_lossy(buf, (size_t)n));
+    size_t mlen;
+    char *masked = secrets_mask(buf, (size_t)n, &mlen); /* keys passed as arguments */
+    json_object_set_new(o, "cmdline", masked ? jsonu_string_lossy(masked, mlen)
+                                             : jsonu_string_lossy(buf, (size_t)n));
+    free(masked);
 }
 
 static void add_uid(json_t *o, const char *root, uint32_t pid)

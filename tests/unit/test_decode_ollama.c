@@ -16,7 +16,7 @@ static void test_chat_stream(void **state)
     json_t *d = x.req_data;
     assert_int_equal(x.call->api, AI_API_OLLAMA_CHAT);
     assert_string_equal(td_str(d, "provider.name"), "ollama");
-    assert_string_equal(td_str(d, "provider.endpoint"), "http://localhost:11434/api/chat");
+    assert_string_equal(td_str(d, "provider.endpoint"), "https://localhost:11434/api/chat");
     assert_string_equal(td_str(d, "model.id"), "llama3.3:70b");
     assert_string_equal(td_str(d, "model.family"), "llama");
     assert_string_equal(td_str(d, "auth.type"), "none");
@@ -118,7 +118,7 @@ static void test_found_by_port_or_payload(void **state)
                "openai/chat_request.json", 200, "Content-Type: text/event-stream\n", "openai/chat_stream_text.sse", 5);
     assert_int_equal(x.call->api, AI_API_OPENAI_CHAT);
     assert_string_equal(td_str(x.req_data, "provider.name"), "lmstudio");
-    assert_string_equal(td_str(x.req_data, "provider.endpoint"), "http://127.0.0.1:1234/v1/chat/completions");
+    assert_string_equal(td_str(x.req_data, "provider.endpoint"), "https://127.0.0.1:1234/v1/chat/completions");
     assert_string_equal(x.call->detection, "known_endpoint");
     /* a 9-character key: at most a quarter of it is shown */
     assert_string_equal(td_str(x.req_data, "auth.key_prefix"), "lm");
