@@ -132,8 +132,8 @@ static int load_bpf(capture *c, const capture_opts *o, char *err, size_t errlen)
             snprintf(err, errlen, "permission denied loading eBPF programs: run as root "
                                   "(or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)");
         else
-            snprintf(err, errlen, "loading the eBPF programs failed: %s (see `oisp-sensor "
-                                  "record -v` output above)", strerror(-e));
+            snprintf(err, errlen, "loading the eBPF programs failed: %s (run with -v for "
+                                  "the verifier's log)", strerror(-e));
         return -1;
     }
     return 0;
@@ -189,8 +189,33 @@ static int discover(capture *c, const capture_opts *o, char *err, size_t errlen)
     return 0;
 }
 
+/* Root, or CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (bits 21, 39, 38). */
+static int privileged(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    unsigned long long eff = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "CapEff: %llx", &eff) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (eff >> 21 & 1) || ((eff >> 39 & 1) && (eff >> 38 & 1));
+}
+
+int capture_check_privileges(char *err, size_t errlen)
+{
+    if (privileged())
+        return 0;
+    snprintf(err, errlen, "not privileged: run as root (sudo oisp-sensor ...) or grant "
+                          "CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE");
+    return -1;
+}
+
 capture *capture_open(const capture_opts *o, const capture_handler *h, char *err, size_t errlen)
 {
+    if (capture_check_privileges(err, errlen))
+        return NULL;
     if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
         snprintf(err, errlen, "kernel BTF not found (/sys/kernel/btf/vmlinux): use a kernel "
                               "built with CONFIG_DEBUG_INFO_BTF=y (Debian and Ubuntu kernels are)");

@@ -37,6 +37,9 @@ typedef struct capture_handler {
 
 typedef struct capture capture;
 
+/* 0 if this process may load BPF and attach uprobes; else -1 with the fix in err. */
+int capture_check_privileges(char *err, size_t errlen);
+
 /* NULL on failure, with a one-line explanation (and the fix) in err. */
 capture *capture_open(const capture_opts *o, const capture_handler *h, char *err, size_t errlen);
 

@@ -272,6 +272,10 @@ int cmd_record(int argc, char **argv)
     libbpf_set_print(a.verbose ? NULL : quiet_libbpf);
     clock_sync();
     char err[1024];
+    if (capture_check_privileges(err, sizeof(err))) {
+        fprintf(stderr, "oisp-sensor: %s\n", err);
+        return 1;
+    }
     jsonl_sink *sink = jsonl_open(a.out, err, sizeof(err));
     if (!sink) {
         fprintf(stderr, "oisp-sensor: cannot open the output: %s\n", err);
