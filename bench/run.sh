@@ -22,7 +22,11 @@
 #
 # usage: bench/run.sh [--markdown FILE] [--reps N] [--stream] [--no-sensor]
 #   env: SENSOR (default build/oisp-sensor), BENCH_SAT_SECS, BENCH_PACED_SECS,
-#        BENCH_RATE, BENCH_BODY, BENCH_CONNS
+#        BENCH_RATE, BENCH_BODY, BENCH_CONNS, BENCH_CPU (CPU for client and
+#        server, default the last; "none" to not pin)
+# Client and server share one CPU: on a small VM a request/response
+# ping-pong between two CPUs is dominated by cross-CPU wake-ups, whose cost
+# swings with whatever else runs; on one CPU the runs compare the probes.
 # Exit status: 0 if every run succeeded, 1 otherwise.
 set -uo pipefail
 
@@ -35,6 +39,7 @@ PACED_SECS=${BENCH_PACED_SECS:-4}
 RATE=${BENCH_RATE:-200}
 BODY=${BENCH_BODY:-2048}
 CONNS=${BENCH_CONNS:-1}
+BENCH_CPU=${BENCH_CPU:-$(( $(nproc) - 1 ))}
 STREAM=0
 USE_SENSOR=1
 MARKDOWN=""
@@ -129,34 +134,37 @@ median() {
         else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-# run_client COND REP MODEL: saturated then paced; appends to $TMP/results
-# "COND sat REP rps" and "COND paced REP mean p50 p99"; adds the requests it
-# completed (with warm-ups) to CLIENT_DONE.
+# run_client COND REP MODEL: saturated then paced, with models MODEL-sat and
+# MODEL-paced; appends "COND sat REP rps" and "COND paced REP mean p50 p99"
+# to $TMP/results and sets DONE_SAT / DONE_PACED to the requests completed
+# (warm-ups included: the sensor sees them too).
 run_client() {
     local cond=$1 rep=$2 model=$3 line streamflag=""
     [ "$STREAM" = 1 ] && streamflag=--stream
-    line=$("$OUT/tls_client" --port "$PORT" --conns "$CONNS" --body "$BODY" $streamflag \
-        --model "$model" --duration "$SAT_SECS" 2>>"$TMP/client.err" | grep '^RESULT')
+    DONE_SAT=0 DONE_PACED=0
+    line=$($PIN "$OUT/tls_client" --port "$PORT" --conns "$CONNS" --body "$BODY" $streamflag \
+        --model "$model-sat" --duration "$SAT_SECS" 2>>"$TMP/client.err" | grep '^RESULT')
     if [ -z "$line" ] || [ "$(field errors "$line")" != 0 ]; then
         note "$cond rep $rep: saturated client run failed: $(tail -n 2 "$TMP/client.err")"
         FAILED=1; return 1
     fi
     echo "$cond sat $rep $(field rps "$line")" >>"$TMP/results"
-    CLIENT_DONE=$(( CLIENT_DONE + $(field requests "$line") + $(field warmup "$line") ))
-    line=$("$OUT/tls_client" --port "$PORT" --conns "$CONNS" --body "$BODY" $streamflag \
-        --model "$model" --duration "$PACED_SECS" --rate "$RATE" 2>>"$TMP/client.err" | grep '^RESULT')
+    DONE_SAT=$(( $(field requests "$line") + $(field warmup "$line") ))
+    line=$($PIN "$OUT/tls_client" --port "$PORT" --conns "$CONNS" --body "$BODY" $streamflag \
+        --model "$model-paced" --duration "$PACED_SECS" --rate "$RATE" 2>>"$TMP/client.err" |
+        grep '^RESULT')
     if [ -z "$line" ] || [ "$(field errors "$line")" != 0 ]; then
         note "$cond rep $rep: paced client run failed: $(tail -n 2 "$TMP/client.err")"
         FAILED=1; return 1
     fi
     echo "$cond paced $rep $(field mean_us "$line") $(field p50_us "$line") $(field p99_us "$line")" \
         >>"$TMP/results"
-    CLIENT_DONE=$(( CLIENT_DONE + $(field requests "$line") + $(field warmup "$line") ))
+    DONE_PACED=$(( $(field requests "$line") + $(field warmup "$line") ))
 }
 
-count_exchanges() { # FILE MODEL: ai.response events of this session
+count_exchanges() { # FILE MODEL: ai.response events whose model starts with MODEL
     [ -f "$1" ] || { echo 0; return; }
-    grep -F '"ai.response"' "$1" | grep -cF "\"$2\""
+    grep -F '"ai.response"' "$1" | grep -cF "\"$2"
 }
 
 wait_for_line() { # FILE PATTERN PID SECONDS
@@ -188,14 +196,12 @@ stop_process() { # PID SECONDS: SIGINT, then SIGKILL after SECONDS; returns its 
 # ---- conditions -----------------------------------------------------------
 
 run_base() {
-    CLIENT_DONE=0
     run_client base "$1" "bench-$$-base-$1"
 }
 
 run_sensor() {
     local rep=$1 model="bench-$$-sensor-$1" file="$TMP/sensor-$1.jsonl" err="$TMP/sensor-$1.err"
-    local cpu0 cpu1 idle peak got prev=-1 i rc tck
-    CLIENT_DONE=0
+    local cpu0 cpu1 idle peak got prev=-1 i rc sat paced
     "$SENSOR" record -o "$file" 2>"$err" &
     SENSOR_PID=$!
     if ! wait_for_line "$err" 'oisp-sensor: ready' "$SENSOR_PID" 60; then
@@ -206,10 +212,10 @@ run_sensor() {
     idle=$(status_kb "$SENSOR_PID" VmRSS)
     cpu0=$(cpu_ticks "$SENSOR_PID")
     run_client sensor "$rep" "$model"
-    # Let the sensor finish what the ring buffer still holds (at most 10 s).
+    # Let the sensor finish what its ring buffer still holds (at most 10 s).
     for (( i = 0; i < 40; i++ )); do
         got=$(count_exchanges "$file" "$model")
-        [ "$got" -ge "$CLIENT_DONE" ] && break
+        [ "$got" -ge $(( DONE_SAT + DONE_PACED )) ] && break
         [ "$got" = "$prev" ] && [ "$i" -ge 4 ] && break
         prev=$got
         sleep 0.25
@@ -218,21 +224,21 @@ run_sensor() {
     peak=$(status_kb "$SENSOR_PID" VmHWM)
     stop_process "$SENSOR_PID" 30; rc=$?
     SENSOR_PID=""
-    grep 'oisp-sensor: stats' "$err" | tail -n 1 >"$TMP/last-stats"
+    grep -E '^oisp-sensor: (stats|drops)' "$err" | tail -n 2 >"$TMP/last-stats"
     if [ "$rc" != 0 ]; then
         note "sensor exited with status $rc: $(tail -n 3 "$err")"
         FAILED=1
     fi
-    got=$(count_exchanges "$file" "$model")
-    tck=$(getconf CLK_TCK)
-    echo "sensor session $rep $got $CLIENT_DONE $(( cpu1 - cpu0 )) $tck ${idle:-nan} ${peak:-nan}" \
-        >>"$TMP/results"
+    sat=$(count_exchanges "$file" "$model-sat")
+    paced=$(count_exchanges "$file" "$model-paced")
+    # sensor session REP sat_got sat_done paced_got paced_done cpu_ticks clk_tck idle_kB peak_kB
+    echo "sensor session $rep $sat $DONE_SAT $paced $DONE_PACED $(( cpu1 - cpu0 )) $(getconf CLK_TCK)" \
+        "${idle:-nan} ${peak:-nan}" >>"$TMP/results"
     rm -f "$file"
 }
 
 run_floor() {
     local rep=$1 libssl
-    CLIENT_DONE=0
     libssl=$(ldd "$OUT/tls_client" | awk '/libssl\.so/ { print $3 }')
     "$OUT/floor/noop_attach" both "$libssl" SSL_read SSL_write SSL_read_ex SSL_write_ex \
         >"$TMP/floor.out" 2>"$TMP/floor.err" &
@@ -268,15 +274,14 @@ report() {
     p50_b=$(med base paced 5); p50_s=$(med sensor paced 5); p50_f=$(med floor paced 5)
     p99_b=$(med base paced 6); p99_s=$(med sensor paced 6); p99_f=$(med floor paced 6)
 
-    local exch=0 done=0 cpu_us="nan" idle="nan" peak="nan" share="nan"
+    local sat_got=0 sat_done=0 paced_got=0 paced_done=0 cpu_us="nan" idle="nan" peak="nan"
     if grep -q '^sensor session' "$TMP/results" 2>/dev/null; then
-        exch=$(awk '$1 == "sensor" && $2 == "session" { s += $4 } END { print s + 0 }' "$TMP/results")
-        done=$(awk '$1 == "sensor" && $2 == "session" { s += $5 } END { print s + 0 }' "$TMP/results")
-        share=$(calc 'b == 0 ? "nan" : 100 * a / b' "$exch" "$done")
-        cpu_us=$(awk '$1 == "sensor" && $2 == "session" && $4 > 0 { print $6 * 1e6 / $7 / $4 }' \
+        read -r sat_got sat_done paced_got paced_done < <(awk '$1 == "sensor" && $2 == "session" {
+            a += $4; b += $5; c += $6; d += $7 } END { print a + 0, b + 0, c + 0, d + 0 }' "$TMP/results")
+        cpu_us=$(awk '$1 == "sensor" && $2 == "session" && $4 + $6 > 0 { print $8 * 1e6 / $9 / ($4 + $6) }' \
             "$TMP/results" | median)
-        idle=$(awk '$1 == "sensor" && $2 == "session" { print $8 / 1024 }' "$TMP/results" | median)
-        peak=$(awk '$1 == "sensor" && $2 == "session" { print $9 / 1024 }' "$TMP/results" |
+        idle=$(awk '$1 == "sensor" && $2 == "session" { print $10 / 1024 }' "$TMP/results" | median)
+        peak=$(awk '$1 == "sensor" && $2 == "session" { print $11 / 1024 }' "$TMP/results" |
             sort -g | tail -n 1)
     fi
 
@@ -291,7 +296,10 @@ report() {
     row "latency p99 at $RATE req/s (us)" "$(fmt %.1f "$p99_b")" "$(fmt %.1f "$p99_s")" \
         "$(fmt %+.1f "$(calc 'b - a' "$p99_b" "$p99_s")")"
     if [ "$USE_SENSOR" = 1 ]; then
-        row "share captured (exchanges/requests)" "" "$(fmt %.2f%% "$share") ($exch/$done)" ""
+        row "share captured, saturated" "" \
+            "$(fmt %.2f%% "$(calc 'b == 0 ? "nan" : 100 * a / b' "$sat_got" "$sat_done")") ($sat_got/$sat_done)" ""
+        row "share captured, $RATE req/s" "" \
+            "$(fmt %.2f%% "$(calc 'b == 0 ? "nan" : 100 * a / b' "$paced_got" "$paced_done")") ($paced_got/$paced_done)" ""
         row "sensor CPU per exchange (us)" "" "$(fmt %.1f "$cpu_us")" ""
         row "sensor RSS idle, after ready (MB)" "" "$(fmt %.1f "$idle")" ""
         row "sensor RSS peak, VmHWM (MB)" "" "$(fmt %.1f "$peak")" ""
@@ -315,7 +323,8 @@ report() {
         IFS='|' read -r a b c d <<<"$r"
         printf '%-44s %14s %22s %10s\n' "$a" "${b:--}" "${c:--}" "${d:--}"
     done
-    if [ -s "$TMP/last-stats" ]; then echo "last sensor stats: $(cat "$TMP/last-stats")"; fi
+    if [ -s "$TMP/last-stats" ]; then echo "last sensor session said:"; cat "$TMP/last-stats"; fi
+    if [ -n "$PIN" ]; then echo "client and server pinned to CPU $BENCH_CPU ($PIN)"; fi
     if [ "$HAVE_FLOOR" = 1 ]; then
         echo "floor: no-op uprobe+uretprobe at entry of SSL_read, SSL_write, SSL_read_ex, SSL_write_ex"
     fi
@@ -323,7 +332,7 @@ report() {
 
     if [ -n "$MARKDOWN" ]; then
         {
-            echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs: $what."
+            echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs: $what${PIN:+, client and server pinned to CPU $BENCH_CPU}."
             echo
             echo "| Metric | Without sensor | With sensor | Change |"
             echo "|---|---:|---:|---:|"
@@ -350,7 +359,9 @@ if [ "$USE_SENSOR" = 1 ]; then
     if build_floor; then HAVE_FLOOR=1; else note "no floor reference: noop_attach did not build"; fi
 fi
 
-"$OUT/tls_server" --cert "$OUT/cert.pem" --key "$OUT/key.pem" --port 0 >"$TMP/server.out" \
+PIN=""
+if [ "$BENCH_CPU" != none ] && command -v taskset >/dev/null; then PIN="taskset -c $BENCH_CPU"; fi
+$PIN "$OUT/tls_server" --cert "$OUT/cert.pem" --key "$OUT/key.pem" --port 0 >"$TMP/server.out" \
     2>"$TMP/server.err" &
 SERVER_PID=$!
 wait_for_line "$TMP/server.out" '^port ' "$SERVER_PID" 10 || die "server did not start: $(cat "$TMP/server.err")"
