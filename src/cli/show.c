@@ -876,10 +876,13 @@ static size_t put_fields(show_view *v, const char *color, const char *text, size
     return put_field(v, color, text, strlen(text), cols, pad);
 }
 
+/* Columns left for free text.  The last column stays empty (some terminals
+ * wrap when it is written); below about 130 columns lines wrap instead of
+ * losing the prompt and answer altogether. */
 static size_t text_budget(const show_view *v, size_t used)
 {
     size_t width = v->o.width > 0 ? (size_t)v->o.width : DEFAULT_WIDTH;
-    return used + W_TEXT_MIN < width ? width - used : W_TEXT_MIN;
+    return used + W_TEXT_MIN < width - 1 ? width - 1 - used : W_TEXT_MIN;
 }
 
 /* One exchange line.  rq may be NULL (response without a seen request);
@@ -900,11 +903,11 @@ static void print_exchange(show_view *v, const req_info *rq, json_t *resp)
     used += put_fields(v, C_DIM, time, 12, PAD_RIGHT) + 1;
     sbuf_puts(&v->line, " ");
     if (rq) {
-        used += put_fields(v, C_CYAN, rq->proc, W_PROC, PAD_RIGHT);
+        used += put_fields(v, C_CYAN, rq->proc, W_PROC, PAD_RIGHT) + 1;
     } else {
         sbuf_reset(&v->raw);
         process_text(resp, &v->raw);
-        used += put_field(v, C_CYAN, v->raw.p, v->raw.len, W_PROC, PAD_RIGHT);
+        used += put_field(v, C_CYAN, v->raw.p, v->raw.len, W_PROC, PAD_RIGHT) + 1;
     }
     sbuf_puts(&v->line, " ");
 

@@ -555,6 +555,46 @@ static void test_long_answer_cut_to_width(void **state)
     free(out);
 }
 
+/* Columns of a line of our output: code points, CJK counted as 2. */
+static size_t line_columns(const char *s)
+{
+    size_t cols = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x80) {
+            cols++;
+            p++;
+        } else if (*p >= 0xE3 && *p <= 0xE9) { /* CJK in these fixtures */
+            cols += 2;
+            p += 3;
+        } else {
+            cols++;
+            p += *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
+        }
+    }
+    return cols;
+}
+
+static void test_lines_fit_the_width(void **state)
+{
+    show_opts o = plain_opts();
+    const char *files[] = {DATA "pairing.jsonl", DATA "hostile.jsonl", DATA "garbage.jsonl"};
+    (void)state;
+    for (int width = 140; width <= 220; width += 40) {
+        o.width = width;
+        for (size_t f = 0; f < 3; f++) {
+            char *out = view_file(&o, files[f], NULL);
+            for (size_t i = 0; i < count_lines(out); i++) {
+                char *l = line_at(out, i);
+                if (line_columns(l) >= (size_t)width)
+                    fail_msg("%zu columns at width %d: %s", line_columns(l), width, l);
+                free(l);
+            }
+            free(out);
+        }
+    }
+}
+
 static void test_garbage_lines_skipped_and_counted(void **state)
 {
     show_opts o = plain_opts();
@@ -802,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_json_on_terminal_escapes_c1),
         cmocka_unit_test(test_hostile_content_is_neutralised),
         cmocka_unit_test(test_long_answer_cut_to_width),
+        cmocka_unit_test(test_lines_fit_the_width),
         cmocka_unit_test(test_garbage_lines_skipped_and_counted),
         cmocka_unit_test(test_offset_timestamps_shown_in_local_time),
         cmocka_unit_test(test_cmd_missing_file),
