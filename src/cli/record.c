@@ -17,7 +17,7 @@
 #include "cli/opts.h"
 #include "events/clock.h"
 #include "events/pipeline.h"
-#include "sinks/jsonl.h"
+#include "sinks/sink.h"
 #include "stream/conn.h"
 
 #define MAX_LIST 256
@@ -199,7 +199,7 @@ static void print_ready(const record_args *a, capture *c)
                         "(~18 us per call); see -v\n", slow);
 }
 
-static void print_stats(capture *c, pipeline *p, jsonl_sink *sink)
+static void print_stats(capture *c, pipeline *p, sink_set *sinks)
 {
     uint64_t k[TLS_CNT_MAX];
     capture_read_counters(c, k);
@@ -207,16 +207,14 @@ static void print_stats(capture *c, pipeline *p, jsonl_sink *sink)
     pipeline_get_stats(p, &ps);
     conn_table_stats cs;
     conn_table_get_stats(pipeline_conns(p), &cs);
-    const jsonl_stats *js = jsonl_get_stats(sink);
     fprintf(stderr,
-            "oisp-sensor: stats ai.request=%llu ai.response=%llu lines=%llu ssl_calls=%llu "
+            "oisp-sensor: stats ai.request=%llu ai.response=%llu ssl_calls=%llu "
             "bytes=%llu http_requests=%llu http_responses=%llu non_ai=%llu inbound_skipped=%llu\n"
             "oisp-sensor: drops ring=%llu ring_bytes=%llu args_map=%llu read=%llu "
             "read_bytes=%llu over_cap_calls=%llu over_cap_bytes=%llu offset_map=%llu ctrl=%llu "
-            "gaps=%llu parse_errors=%llu no_response=%llu no_request=%llu encode=%llu sink=%llu "
-            "attach_errors=%llu\n",
+            "gaps=%llu parse_errors=%llu no_response=%llu no_request=%llu attach_errors=%llu\n",
             (unsigned long long)ps.ai_requests, (unsigned long long)ps.ai_responses,
-            (unsigned long long)js->lines, (unsigned long long)k[TLS_CNT_CALLS],
+            (unsigned long long)k[TLS_CNT_CALLS],
             (unsigned long long)k[TLS_CNT_BYTES], (unsigned long long)cs.requests,
             (unsigned long long)cs.responses, (unsigned long long)ps.non_ai_requests,
             (unsigned long long)ps.inbound_skipped, (unsigned long long)k[TLS_CNT_DROP_RING],
@@ -228,9 +226,18 @@ static void print_stats(capture *c, pipeline *p, jsonl_sink *sink)
             (unsigned long long)k[TLS_CNT_DROP_OFFSET_MAP], (unsigned long long)k[TLS_CNT_DROP_CTRL],
             (unsigned long long)cs.gaps, (unsigned long long)cs.parse_errors,
             (unsigned long long)ps.requests_no_response, (unsigned long long)ps.responses_no_request,
-            (unsigned long long)ps.encode_errors,
-            (unsigned long long)(ps.sink_errors + js->dropped),
             (unsigned long long)capture_attach_errors(c));
+    for (size_t i = 0; i < sink_set_count(sinks); i++) {
+        const char *name = "", *kind = "";
+        sink_stats st;
+        sink_set_get_stats(sinks, i, &name, &kind, &st);
+        fprintf(stderr, "oisp-sensor: sink %s submitted=%llu delivered=%llu retried=%llu "
+                "failed=%llu dead_lettered=%llu dropped=%llu queued=%llu\n", name,
+                (unsigned long long)st.submitted, (unsigned long long)st.delivered,
+                (unsigned long long)st.retried, (unsigned long long)st.failed,
+                (unsigned long long)st.dead_lettered, (unsigned long long)st.dropped,
+                (unsigned long long)st.queued);
+    }
 }
 
 static void install_signals(void)
@@ -242,7 +249,7 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void run_loop(capture *c, pipeline *p, jsonl_sink *sink)
+static void run_loop(capture *c, pipeline *p, sink_set *sinks)
 {
     uint64_t last_flush = clock_mono_ns(), last_tick = last_flush;
     while (!stop_requested) {
@@ -250,7 +257,7 @@ static void run_loop(capture *c, pipeline *p, jsonl_sink *sink)
             break;
         uint64_t now = clock_mono_ns();
         if (now - last_flush >= FLUSH_NS) {
-            jsonl_flush(sink);
+            sink_set_flush(sinks);
             last_flush = now;
         }
         if (now - last_tick >= TICK_NS) {
@@ -276,12 +283,15 @@ int cmd_record(int argc, char **argv)
         fprintf(stderr, "oisp-sensor: %s\n", err);
         return 1;
     }
-    jsonl_sink *sink = jsonl_open(a.out, err, sizeof(err));
-    if (!sink) {
-        fprintf(stderr, "oisp-sensor: cannot open the output: %s\n", err);
+    sink_set *sinks = sink_set_new();
+    sink *out = sinks ? sink_jsonl_new(a.out, err, sizeof(err)) : NULL;
+    if (!out) {
+        fprintf(stderr, "oisp-sensor: cannot open the output: %s\n", sinks ? err : "out of memory");
+        sink_set_close(sinks, 0);
         return 1;
     }
-    pipeline_opts po = {.inbound = a.inbound, .sink = sink};
+    sink_set_add(sinks, out);
+    pipeline_opts po = {.inbound = a.inbound, .sinks = sinks};
     pipeline *p = pipeline_new(&po);
     recorder rc = {.args = &a, .pipe = p};
     capture_opts co = {.max_capture = a.max_capture, .ring_bytes = a.ring_bytes,
@@ -293,18 +303,18 @@ int cmd_record(int argc, char **argv)
     if (!c) {
         fprintf(stderr, "oisp-sensor: %s\n", p ? err : "out of memory");
         pipeline_free(p);
-        jsonl_close(sink);
+        sink_set_close(sinks, 0);
         return 1;
     }
     if (!a.quiet)
         print_ready(&a, c);
     else
         fprintf(stderr, "oisp-sensor: ready\n");
-    run_loop(c, p, sink);
-    jsonl_flush(sink);
-    print_stats(c, p, sink);
+    run_loop(c, p, sinks);
+    sink_set_flush(sinks);
+    print_stats(c, p, sinks);
     capture_close(c);
     pipeline_free(p);
-    jsonl_close(sink);
+    sink_set_close(sinks, 5000);
     return 0;
 }

@@ -71,16 +71,8 @@ static json_t *process_block(pipeline *p, uint32_t pid, uint32_t tid)
 
 static void emit(pipeline *p, json_t *ev)
 {
-    size_t len;
-    char *line = event_serialize(ev, &len);
+    sink_set_emit(p->o.sinks, ev);
     json_decref(ev);
-    if (!line) {
-        p->st.encode_errors++;
-        return;
-    }
-    if (jsonl_write(p->o.sink, line, len) < 0)
-        p->st.sink_errors++;
-    free(line);
 }
 
 static json_t *ai_event(pipeline *p, const conn_info *c, const char *type, uint64_t ts,

@@ -15,11 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sinks/jsonl.h"
+#include "sinks/sink.h"
 
 typedef struct pipeline_opts {
     int inbound;         /* also emit the server-side view */
-    jsonl_sink *sink;    /* borrowed */
+    sink_set *sinks;     /* borrowed */
 } pipeline_opts;
 
 typedef struct pipeline pipeline;
@@ -44,8 +44,6 @@ typedef struct pipeline_stats {
     uint64_t inbound_skipped;        /* server-side exchanges not emitted */
     uint64_t requests_no_response;   /* AI requests whose response never came */
     uint64_t responses_no_request;   /* responses whose request was not seen */
-    uint64_t encode_errors;          /* events that could not be serialised */
-    uint64_t sink_errors;            /* events the sink failed to write */
 } pipeline_stats;
 void pipeline_get_stats(const pipeline *p, pipeline_stats *out);
 struct conn_table;

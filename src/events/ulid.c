@@ -1,7 +1,7 @@
 /* ulid.c: monotonic ULID generator (see ulid.h).  The 80 random bits come
  * from getrandom() once per millisecond; later ids in the same millisecond
  * add one to them, which keeps ids unique and ordered without a syscall per
- * event.  Not thread-safe: one generator per sensor thread. */
+ * event.  State is per thread, so threads need no lock. */
 #include "events/ulid.h"
 
 #include <string.h>
@@ -9,8 +9,8 @@
 
 static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-static uint64_t last_ms;
-static uint8_t rnd[10];
+static __thread uint64_t last_ms; /* per thread: monitors build events too */
+static __thread uint8_t rnd[10];
 
 static void increment(uint8_t r[10])
 {
