@@ -37,12 +37,15 @@ struct call_args {
     __u64 buf;
     __u64 bytes_ptr;
     __u64 cookie;
+    __u64 valid; /* set on entry, cleared on return */
 };
 
+/* The arguments of the SSL call in progress, per thread.  Task storage is
+ * a pointer away from the task: cheaper than a hash map on every call. */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u64); /* pid_tgid */
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
     __type(value, struct call_args);
 } active SEC(".maps");
 
@@ -209,6 +212,8 @@ static __always_inline __u64 take_offset(__u32 tgid, __u32 dir, __u64 ssl, __u64
         return __sync_fetch_and_add(cur, n);
     if (bpf_map_update_elem(&offsets, &k, &n, BPF_NOEXIST))
         count(TLS_CNT_DROP_OFFSET_MAP, 1);
+    __u8 one = 1; /* a new connection: make sure this process's exit is reported */
+    bpf_map_update_elem(&tls_tgids, &tgid, &one, BPF_ANY);
     return 0;
 }
 
@@ -229,9 +234,6 @@ static __always_inline void emit_call(struct call_args *a, __u64 pid_tgid, __u64
         count(TLS_CNT_OVER_CAP_CALLS, 1);
         count(TLS_CNT_OVER_CAP_BYTES, c.lost);
     }
-    __u8 one = 1;
-    if (!bpf_map_lookup_elem(&tls_tgids, &c.tgid))
-        bpf_map_update_elem(&tls_tgids, &c.tgid, &one, BPF_ANY);
     __u32 chunks = (c.cap + TLS_CHUNK_MAX - 1) / TLS_CHUNK_MAX;
     bpf_loop(chunks, emit_chunk, &c, 0);
 }
@@ -244,26 +246,28 @@ int BPF_KPROBE(tls_enter, void *ssl, void *buf, __u64 num, void *bytes_ptr)
         count(TLS_CNT_FILTERED, 1);
         return 0;
     }
-    struct call_args a = {
-        .ssl = (__u64)ssl,
-        .buf = (__u64)buf,
-        .bytes_ptr = (__u64)bytes_ptr,
-        .cookie = bpf_get_attach_cookie(ctx),
-    };
-    if (bpf_map_update_elem(&active, &id, &a, BPF_ANY))
+    struct call_args *a = bpf_task_storage_get(&active, bpf_get_current_task_btf(), 0,
+                                               BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!a) {
         count(TLS_CNT_DROP_ACTIVE_MAP, 1);
+        return 0;
+    }
+    a->ssl = (__u64)ssl;
+    a->buf = (__u64)buf;
+    a->bytes_ptr = (__u64)bytes_ptr;
+    a->cookie = bpf_get_attach_cookie(ctx);
+    a->valid = 1;
     return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(tls_exit, long ret)
 {
-    __u64 id = bpf_get_current_pid_tgid();
-    struct call_args *p = bpf_map_lookup_elem(&active, &id);
-    if (!p)
+    struct call_args *p = bpf_task_storage_get(&active, bpf_get_current_task_btf(), 0, 0);
+    if (!p || !p->valid)
         return 0;
     struct call_args a = *p;
-    bpf_map_delete_elem(&active, &id);
+    p->valid = 0;
     if ((int)ret <= 0)
         return 0;
     __u64 n = (__u64)(int)ret;
@@ -274,7 +278,7 @@ int BPF_KRETPROBE(tls_exit, long ret)
         }
     }
     if (n > 0)
-        emit_call(&a, id, n);
+        emit_call(&a, bpf_get_current_pid_tgid(), n);
     return 0;
 }
 
