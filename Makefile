@@ -9,13 +9,17 @@ BPFTOOL  ?= bpftool
 BUILD    ?= build
 ARCH     := x86
 
-PKGS     := libbpf jansson zlib libzstd libbrotlidec libcrypto capstone
+PKGS     := libbpf jansson zlib libzstd libbrotlidec libcrypto capstone libwebsockets rdkafka libcurl
 CFLAGS   ?= -O2 -g
 # Project flags live in OISP_CFLAGS so that `make CFLAGS=...` (sanitizers)
 # adds to them instead of replacing them.
 OISP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
             -Isrc -Ibpf -I$(BUILD) $(shell pkg-config --cflags $(PKGS))
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lelf -lpthread -lm
+# capstone is dlopen()ed by src/capture/probe_plan.c (only while planning probes)
+LINK_PKGS := $(filter-out capstone,$(PKGS))
+CAPSTONE_SONAME := $(shell objdump -p $$(pkg-config --variable=libdir capstone 2>/dev/null)/libcapstone.so 2>/dev/null | awk '/SONAME/{print $$2}')
+OISP_CFLAGS += $(if $(CAPSTONE_SONAME),-DCAPSTONE_SONAME='"$(CAPSTONE_SONAME)"')
+LDLIBS   += $(shell pkg-config --libs $(LINK_PKGS)) -lelf -ldl -lpthread -lm
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))

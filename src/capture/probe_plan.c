@@ -1,8 +1,13 @@
 /* probe_plan.c: probe placement by decoding the first instructions of the
- * OpenSSL entry points with capstone (see probe_plan.h for the strategy). */
+ * OpenSSL entry points with capstone (see probe_plan.h for the strategy).
+ *
+ * capstone is loaded with dlopen() for each plan and unloaded after it:
+ * plans are made once per new binary, and the library's relocated tables
+ * would otherwise stay in the sensor's resident memory (~4.5 MB) for good. */
 #include "capture/probe_plan.h"
 
 #include <capstone/capstone.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +15,35 @@
 #include "tls.h"
 
 #define SCAN_BYTES 128 /* how far into a public function we look for the internal call */
+
+#ifndef CAPSTONE_SONAME
+#define CAPSTONE_SONAME "libcapstone.so.4"
+#endif
+
+/* The capstone functions we use, resolved at run time. */
+static struct {
+    void *lib;
+    cs_err (*open)(cs_arch, cs_mode, csh *);
+    size_t (*disasm)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
+    void (*free)(cs_insn *, size_t);
+    cs_err (*close)(csh *);
+} cs;
+
+static int cs_load(void)
+{
+    cs.lib = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!cs.lib)
+        return -1;
+    *(void **)&cs.open = dlsym(cs.lib, "cs_open");
+    *(void **)&cs.disasm = dlsym(cs.lib, "cs_disasm");
+    *(void **)&cs.free = dlsym(cs.lib, "cs_free");
+    *(void **)&cs.close = dlsym(cs.lib, "cs_close");
+    if (!cs.open || !cs.disasm || !cs.free || !cs.close) {
+        dlclose(cs.lib);
+        return -1;
+    }
+    return 0;
+}
 
 typedef struct pub_fn {
     const char *name;
@@ -36,32 +70,32 @@ int probe_insn_emulated(const uint8_t *c, size_t len)
 }
 
 /* Length of the first instruction, or 0 if capstone cannot decode it. */
-static size_t first_insn_len(csh cs, const uint8_t *code, size_t n, uint64_t addr)
+static size_t first_insn_len(csh h, const uint8_t *code, size_t n, uint64_t addr)
 {
     cs_insn *insn;
-    size_t cnt = cs_disasm(cs, code, n, addr, 1, &insn);
+    size_t cnt = cs.disasm(h, code, n, addr, 1, &insn);
     size_t len = cnt ? insn[0].size : 0;
     if (cnt)
-        cs_free(insn, cnt);
+        cs.free(insn, cnt);
     return len;
 }
 
-static int entry_emulated(csh cs, elfimg *img, uint64_t addr)
+static int entry_emulated(csh h, elfimg *img, uint64_t addr)
 {
     uint8_t code[16];
     size_t n = elfimg_read(img, addr, code, sizeof(code));
-    size_t len = first_insn_len(cs, code, n, addr);
+    size_t len = first_insn_len(h, code, n, addr);
     return len && probe_insn_emulated(code, len);
 }
 
 /* The first direct call in straight-line code from addr (conditional
  * branches fall through; an unconditional jmp or ret ends the scan). */
-static void find_first_call(csh cs, elfimg *img, pub_fn *f)
+static void find_first_call(csh h, elfimg *img, pub_fn *f)
 {
     uint8_t code[SCAN_BYTES];
     size_t n = elfimg_read(img, f->addr, code, sizeof(code));
     cs_insn *insn;
-    size_t cnt = cs_disasm(cs, code, n, f->addr, 0, &insn);
+    size_t cnt = cs.disasm(h, code, n, f->addr, 0, &insn);
     for (size_t i = 0; i < cnt; i++) {
         const uint8_t *b = insn[i].bytes;
         if (b[0] == 0xc3 || b[0] == 0xe9 || b[0] == 0xeb)
@@ -78,7 +112,7 @@ static void find_first_call(csh cs, elfimg *img, pub_fn *f)
         }
     }
     if (cnt)
-        cs_free(insn, cnt);
+        cs.free(insn, cnt);
 }
 
 static int add_site(probe_plan *p, elfimg *img, uint64_t addr, uint32_t cookie, int kind,
@@ -100,7 +134,7 @@ static int add_site(probe_plan *p, elfimg *img, uint64_t addr, uint32_t cookie, 
 
 /* Plan the probes for one direction: fns[0..1] are the classic and _ex
  * functions of that direction. */
-static void plan_direction(csh cs, elfimg *img, pub_fn *fns, int nfns, probe_plan *p)
+static void plan_direction(csh h, elfimg *img, pub_fn *fns, int nfns, probe_plan *p)
 {
     int present = 0, all_emulated = 1;
     uint64_t shared = 0;
@@ -116,7 +150,7 @@ static void plan_direction(csh cs, elfimg *img, pub_fn *fns, int nfns, probe_pla
     }
     if (!present)
         return;
-    if (!all_emulated && same_callee && shared && entry_emulated(cs, img, shared)) {
+    if (!all_emulated && same_callee && shared && entry_emulated(h, img, shared)) {
         const pub_fn *via = fns[0].addr ? &fns[0] : &fns[1];
         char what[96];
         snprintf(what, sizeof(what), "internal@%s+0x%llx", via->name,
@@ -150,24 +184,30 @@ int probe_plan_build(const char *path, probe_plan *plan)
         elfimg_close(img);
         return 0;
     }
-    csh cs;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+    csh h;
+    if (cs_load() != 0) {
+        elfimg_close(img);
+        return -1;
+    }
+    if (cs.open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
+        dlclose(cs.lib);
         elfimg_close(img);
         return -1;
     }
     for (int i = 0; i < 4; i++) {
         if (!fns[i].addr)
             continue;
-        fns[i].entry_emulated = entry_emulated(cs, img, fns[i].addr);
-        find_first_call(cs, img, &fns[i]);
+        fns[i].entry_emulated = entry_emulated(h, img, fns[i].addr);
+        find_first_call(h, img, &fns[i]);
     }
-    plan_direction(cs, img, fns, 2, plan);
-    plan_direction(cs, img, fns + 2, 2, plan);
+    plan_direction(h, img, fns, 2, plan);
+    plan_direction(h, img, fns + 2, 2, plan);
     uint64_t free_fn = elfimg_func(img, "SSL_free");
     if (free_fn)
-        add_site(plan, img, free_fn, 0, PROBE_FREE, entry_emulated(cs, img, free_fn), "SSL_free");
+        add_site(plan, img, free_fn, 0, PROBE_FREE, entry_emulated(h, img, free_fn), "SSL_free");
     elfimg_openssl_version(img, plan->version, sizeof(plan->version));
-    cs_close(&cs);
+    cs.close(&h);
+    dlclose(cs.lib);
     elfimg_close(img);
     return plan->n > 0 ? 1 : 0;
 }

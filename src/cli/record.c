@@ -58,7 +58,7 @@ static void usage(FILE *f)
         "      --binary PATH      also probe this binary (static OpenSSL, not running yet)\n"
         "      --max-capture N    bytes captured per SSL read/write (default 4M; K/M/G suffixes);\n"
         "                         longer calls are marked confidence.completeness \"partial\"\n"
-        "      --ring-size N      kernel ring buffer size (default 16M, a power of two)\n"
+        "      --ring-size N      kernel ring buffer size (default 8M, a power of two)\n"
         "      --inbound          also emit the server-side view of exchanges whose server\n"
         "                         runs on this host (labelled attrs.capture_view \"inbound\")\n"
         "  -v, --verbose          log probing details\n"
@@ -93,7 +93,7 @@ static int parse_args(int argc, char **argv, record_args *a)
     };
     a->out = "events.jsonl";
     a->max_capture = TLS_MAX_CAPTURE_DEFAULT;
-    a->ring_bytes = 16u << 20;
+    a->ring_bytes = 8u << 20;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "o:vqh", longopts, NULL)) != -1) {
