@@ -9,7 +9,7 @@ BPFTOOL  ?= bpftool
 BUILD    ?= build
 ARCH     := x86
 
-PKGS     := libbpf jansson zlib libzstd libbrotlidec libcrypto capstone libwebsockets rdkafka libcurl
+PKGS     := libbpf jansson zlib libzstd libbrotlidec libcrypto capstone libwebsockets rdkafka libcurl libmicrohttpd
 CFLAGS   ?= -O2 -g
 # Project flags live in OISP_CFLAGS so that `make CFLAGS=...` (sanitizers)
 # adds to them instead of replacing them.

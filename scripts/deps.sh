@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libzstd-dev
-            libbrotli-dev libssl-dev libjansson-dev libcapstone-dev)
+            libbrotli-dev libssl-dev libjansson-dev libcapstone-dev libmicrohttpd-dev)
 test_pkgs=(libcmocka-dev python3 python3-jsonschema curl openssl nodejs npm)
 
 want=("${build_pkgs[@]}")
