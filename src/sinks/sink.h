@@ -64,8 +64,16 @@ void sink_set_get_stats(sink_set *ss, size_t i, const char **name, const char **
                         sink_stats *out);
 /* Closes every sink (each drains up to drain_timeout_ms) and frees the set. */
 void sink_set_close(sink_set *ss, int drain_timeout_ms);
+/* Where sink_opts.c keeps the parsed sink options of this set (freed with it). */
+struct sink_opts;
+struct sink_opts **sink_set_opts_slot(sink_set *ss);
+/* The i-th sink (NULL if out of range); it stays owned by the set. */
+sink *sink_set_get(sink_set *ss, size_t i);
 
 /* The JSONL file sink (sinks/jsonl.c) behind this interface. */
 sink *sink_jsonl_new(const char *path, char *err, size_t errlen);
+/* The same with rotation / flush / fsync settings (jsonl.h). */
+struct jsonl_opts;
+sink *sink_jsonl_new_opts(const char *path, const struct jsonl_opts *o, char *err, size_t errlen);
 
 #endif

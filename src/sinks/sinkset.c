@@ -7,6 +7,7 @@
 
 #include "events/event.h"
 #include "sinks/sink.h"
+#include "sinks/sink_opts.h"
 
 #define MAX_SINKS 32
 
@@ -15,7 +16,12 @@ struct sink_set {
     sink *v[MAX_SINKS];
     size_t n;
     uint64_t encode_errors;
+    struct sink_opts *opts;
 };
+
+struct sink_opts **sink_set_opts_slot(sink_set *ss) { return &ss->opts; }
+
+sink *sink_set_get(sink_set *ss, size_t i) { return i < ss->n ? ss->v[i] : NULL; }
 
 sink_set *sink_set_new(void)
 {
@@ -115,6 +121,7 @@ void sink_set_close(sink_set *ss, int drain_timeout_ms)
         return;
     for (size_t i = 0; i < ss->n; i++)
         ss->v[i]->v->close(ss->v[i], drain_timeout_ms);
+    sink_opts_free(ss->opts);
     pthread_mutex_destroy(&ss->mu);
     free(ss);
 }
