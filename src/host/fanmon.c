@@ -151,6 +151,7 @@ struct fanmon {
     pthread_t reader, worker, watchdog;
     int have_reader, have_worker, have_watchdog;
     atomic_int stopping;
+    int stopped;
 
     /* worker-only state */
     hash_entry hcache[HASH_SLOTS];
@@ -838,7 +839,7 @@ static size_t size_pending(void)
     return room < PENDING_MAX ? (size_t)room : PENDING_MAX;
 }
 
-static void fanmon_free(fanmon *fm)
+static void release(fanmon *fm)
 {
     if (!fm)
         return;
@@ -1002,17 +1003,18 @@ fanmon *fanmon_start(const fanmon_config *cfg, char *err, size_t errlen)
 
 fail_threads:
     snprintf(err, errlen, "cannot start threads");
-    fanmon_stop(fm);
+    fanmon_free(fm);
     return NULL;
 fail:
-    fanmon_free(fm);
+    release(fm);
     return NULL;
 }
 
 void fanmon_stop(fanmon *fm)
 {
-    if (!fm)
+    if (!fm || fm->stopped)
         return;
+    fm->stopped = 1;
     atomic_store(&fm->stopping, 1);
     uint64_t one = 1;
     if (fm->wake >= 0 && write(fm->wake, &one, sizeof(one)) < 0) {
@@ -1059,7 +1061,14 @@ void fanmon_stop(fanmon *fm)
         pthread_join(fm->watchdog, NULL);
     if (fm->have_worker) /* waits for a callback still running */
         pthread_join(fm->worker, NULL);
-    fanmon_free(fm);
+}
+
+void fanmon_free(fanmon *fm)
+{
+    if (!fm)
+        return;
+    fanmon_stop(fm);
+    release(fm);
 }
 
 json_t *fanmon_counters_json(fanmon *fm)

@@ -84,8 +84,11 @@ typedef struct fanmon fanmon;
 fanmon *fanmon_start(const fanmon_config *cfg, char *err, size_t errlen);
 /* Stops: the queue is drained for up to 2 s, every request still pending
  * is allowed, and the group is closed (the kernel allows what was never
- * read).  Frees fm. */
+ * read).  Waits for a callback still running.  Counters stay readable
+ * until fanmon_free(). */
 void fanmon_stop(fanmon *fm);
+/* Stops if needed, then frees. */
+void fanmon_free(fanmon *fm);
 
 /* {mode, events_read, perm_requests, allowed, denied, watchdog_allowed,
  *  busy_allowed, own_pid, out_of_scope, overflows, queue_dropped, events,

@@ -11,7 +11,8 @@
  * Processes: /proc is listed once per sample; for each pid, /proc/PID/stat
  * gives comm, state, CPU ticks, threads and RSS.  CPU use is the tick delta
  * against the same (pid, start time) in the previous sample, kept in an
- * array sorted by pid (binary search).  The top N by CPU and by RSS are
+ * array sorted by pid (binary search); a process started since the previous
+ * sample counts all its ticks.  The top N by CPU and by RSS are
  * kept while scanning; only those few then read /proc/PID/statm for exact
  * resident, virtual and shared sizes.  A process that vanishes mid-read is
  * simply skipped. */
@@ -744,7 +745,7 @@ static void refine_top(metrics_sampler *s, int procfd, metrics_proc *top, size_t
     }
 }
 
-static void sample_procs(metrics_sampler *s, metrics_snapshot *m, double dt)
+static void sample_procs(metrics_sampler *s, metrics_snapshot *m, double dt, double prev_uptime)
 {
     char path[PATH_LEN];
     snprintf(path, sizeof(path), "%s/proc", s->root);
@@ -781,6 +782,9 @@ static void sample_procs(metrics_sampler *s, metrics_snapshot *m, double dt)
         const proc_prev *o = m->has_rates ? find_prev(s, cur.pid) : NULL;
         if (o && o->starttime == cur.starttime && dt > 0)
             p.cpu_pct = 100.0 * rate(cur.ticks, o->ticks, dt) / (double)s->clk_tck;
+        else if (m->has_rates && dt > 0 && prev_uptime > 0 &&
+                 (double)cur.starttime / (double)s->clk_tck >= prev_uptime)
+            p.cpu_pct = 100.0 * (double)cur.ticks / dt / (double)s->clk_tck; /* born since */
         top_insert(m->top_cpu, &m->ntop_cpu, s->top_n, &p, 0);
         top_insert(m->top_rss, &m->ntop_rss, s->top_n, &p, 1);
     }
@@ -837,7 +841,7 @@ int metrics_sampler_sample(metrics_sampler *s, uint64_t mono_ns, const metrics_s
     if (len > 0)
         metrics_parse_uptime(s->buf, (size_t)len, &m->uptime_s);
     if (s->want_procs)
-        sample_procs(s, m, dt);
+        sample_procs(s, m, dt, p->uptime_s);
 
     s->cur ^= 1;
     s->nsamples++;
