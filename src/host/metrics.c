@@ -690,6 +690,12 @@ static void top_insert(metrics_proc *top, size_t *count, size_t n, const metrics
         (*count)++;
 }
 
+static int cmp_rss(const void *a, const void *b)
+{
+    uint64_t x = ((const metrics_proc *)a)->rss_bytes, y = ((const metrics_proc *)b)->rss_bytes;
+    return x > y ? -1 : x < y;
+}
+
 static const proc_prev *find_prev(const metrics_sampler *s, uint32_t pid)
 {
     size_t lo = 0, hi = s->nprev;
@@ -792,6 +798,7 @@ static void sample_procs(metrics_sampler *s, metrics_snapshot *m, double dt, dou
     m->processes = nproc;
     refine_top(s, procfd, m->top_cpu, m->ntop_cpu);
     refine_top(s, procfd, m->top_rss, m->ntop_rss);
+    qsort(m->top_rss, m->ntop_rss, sizeof(*m->top_rss), cmp_rss); /* statm may reorder */
     close(procfd);
     /* the current table becomes the previous one */
     qsort(s->next, s->nnext, sizeof(*s->next), cmp_prev);

@@ -140,13 +140,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (strcmp(url, "/metrics") != 0)
         return reply(c, MHD_HTTP_NOT_FOUND, "try /metrics\n", 0);
+    atomic_fetch_add(&srv.scrapes, 1); /* this one included */
     metrics_buf b;
     metrics_buf_init(&b, MAX_BODY);
     if (srv.cb(&b, srv.ctx) != 0 || b.failed || !b.p) {
         metrics_buf_free(&b);
         return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics unavailable\n", 0);
     }
-    atomic_fetch_add(&srv.scrapes, 1);
     struct MHD_Response *r = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         metrics_buf_free(&b);
