@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "capture/discover.h"
+#include "host.h"
 #include "tls.skel.h"
 
 #define RESCAN_QUEUE 1024
@@ -105,6 +106,11 @@ static int handle_rec(void *ctx, void *data, size_t size)
 {
     capture *c = ctx;
     const struct oisp_rec *r = data;
+    if (size >= sizeof(struct host_rec) && r->kind >= HOST_EXEC) {
+        if (c->h.on_host)
+            c->h.on_host(c->h.ctx, data, size);
+        return 0;
+    }
     if (size < sizeof(*r) || r->len > size - sizeof(*r))
         return 0;
     if (r->kind == TLS_REC_EXEC)
@@ -271,6 +277,7 @@ void capture_read_counters(capture *c, uint64_t out[TLS_CNT_MAX])
 
 const targets *capture_targets(const capture *c) { return c->targets; }
 uint64_t capture_attach_errors(const capture *c) { return c->attach_errors; }
+int capture_ring_fd(const capture *c) { return bpf_map__fd(c->skel->maps.events); }
 
 void capture_close(capture *c)
 {

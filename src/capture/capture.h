@@ -29,9 +29,13 @@ typedef struct capture_opts {
 
 enum { CAPTURE_LOG_INFO, CAPTURE_LOG_WARN };
 
+struct host_rec;
+
 typedef struct capture_handler {
     void *ctx;
     void (*on_record)(void *ctx, const struct oisp_rec *r);
+    /* Host activity records (host.bpf.c) that share the ring; may be NULL. */
+    void (*on_host)(void *ctx, const struct host_rec *r, size_t size);
     void (*on_log)(void *ctx, int level, const char *msg);
 } capture_handler;
 
@@ -51,6 +55,8 @@ int capture_poll(capture *c, int timeout_ms);
 void capture_read_counters(capture *c, uint64_t out[TLS_CNT_MAX]);
 
 const targets *capture_targets(const capture *c);
+/* The ring buffer map, for other BPF objects to send records into. */
+int capture_ring_fd(const capture *c);
 uint64_t capture_attach_errors(const capture *c);
 void capture_close(capture *c);
 

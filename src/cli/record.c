@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "capture/hostcap.h"
 #include "cli/opts.h"
 #include "events/clock.h"
 #include "events/pipeline.h"
@@ -34,6 +35,10 @@ typedef struct record_args {
     size_t ncomms;
     const char *binaries[MAX_LIST];
     size_t nbinaries;
+    const char *cgroups[MAX_LIST];
+    size_t ncgroups;
+    uint64_t host_rate;
+    int all_processes, no_host;
     int inbound, verbose, quiet;
 } record_args;
 
@@ -61,6 +66,13 @@ static void usage(FILE *f)
         "      --ring-size N      kernel ring buffer size (default 8M, a power of two)\n"
         "      --inbound          also emit the server-side view of exchanges whose server\n"
         "                         runs on this host (labelled attrs.capture_view \"inbound\")\n"
+        "\n"
+        "Host activity (process, file and network events) is recorded for the process\n"
+        "trees of processes that made an AI call, and of --pid, --comm and --cgroup roots:\n"
+        "      --cgroup PATH      a cgroup v2 path (below /sys/fs/cgroup) whose processes are roots\n"
+        "      --all-processes    record host activity of every process\n"
+        "      --host-rate N      host events per second per process before shedding (default 2000)\n"
+        "      --no-host-events   record AI calls only\n"
         "  -v, --verbose          log probing details\n"
         "  -q, --quiet            no progress messages (errors and stats only)\n"
         "  -h, --help             this help\n"
@@ -88,6 +100,8 @@ static int parse_args(int argc, char **argv, record_args *a)
         {"comm", required_argument, 0, 'c'},    {"binary", required_argument, 0, 'b'},
         {"max-capture", required_argument, 0, 'm'}, {"ring-size", required_argument, 0, 'r'},
         {"inbound", no_argument, 0, 'I'},       {"verbose", no_argument, 0, 'v'},
+        {"cgroup", required_argument, 0, 'g'},  {"all-processes", no_argument, 0, 'A'},
+        {"host-rate", required_argument, 0, 'R'}, {"no-host-events", no_argument, 0, 'N'},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -134,6 +148,20 @@ static int parse_args(int argc, char **argv, record_args *a)
             }
             break;
         case 'I': a->inbound = 1; break;
+        case 'g':
+            if (a->ncgroups < MAX_LIST)
+                a->cgroups[a->ncgroups++] = optarg;
+            break;
+        case 'A': a->all_processes = 1; break;
+        case 'N': a->no_host = 1; break;
+        case 'R':
+            if (opts_parse_size(optarg, &a->host_rate) || a->host_rate == 0 ||
+                a->host_rate > 1000000) {
+                fprintf(stderr, "oisp-sensor record: --host-rate %s: expected 1 to 1000000\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'v': a->verbose = 1; break;
         case 'q': a->quiet = 1; break;
         case 'h': usage(stdout); return 0;
@@ -150,7 +178,28 @@ static int parse_args(int argc, char **argv, record_args *a)
 typedef struct recorder {
     record_args *args;
     pipeline *pipe;
+    hostcap *host;
 } recorder;
+
+static void on_host(void *ctx, const struct host_rec *r, size_t size)
+{
+    recorder *rc = ctx;
+    pipeline_host(rc->pipe, r, size);
+}
+
+static void on_ai_process(void *ctx, uint32_t pid)
+{
+    recorder *rc = ctx;
+    hostcap_track(rc->host, pid);
+}
+
+static hostcap *open_host(const record_args *a, capture *c, char *err, size_t errlen)
+{
+    hostcap_opts ho = {.all_processes = a->all_processes, .rate_limit = (uint32_t)a->host_rate,
+                       .pids = a->pids, .npids = a->npids, .comms = a->comms,
+                       .ncomms = a->ncomms, .cgroups = a->cgroups, .ncgroups = a->ncgroups};
+    return hostcap_open(capture_ring_fd(c), &ho, err, errlen);
+}
 
 static void on_record(void *ctx, const struct oisp_rec *r)
 {
@@ -179,6 +228,12 @@ static int quiet_libbpf(enum libbpf_print_level lvl, const char *fmt, va_list ap
     return lvl == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
+static int verbose_libbpf(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+    (void)lvl;
+    return vfprintf(stderr, fmt, ap);
+}
+
 static void print_ready(const record_args *a, capture *c)
 {
     const targets *t = capture_targets(c);
@@ -199,10 +254,11 @@ static void print_ready(const record_args *a, capture *c)
                         "(~18 us per call); see -v\n", slow);
 }
 
-static void print_stats(capture *c, pipeline *p, sink_set *sinks)
+static void print_stats(capture *c, hostcap *hc, pipeline *p, sink_set *sinks)
 {
-    uint64_t k[TLS_CNT_MAX];
+    uint64_t k[TLS_CNT_MAX], hk[HOST_CNT_MAX];
     capture_read_counters(c, k);
+    hostcap_read_counters(hc, hk);
     pipeline_stats ps;
     pipeline_get_stats(p, &ps);
     conn_table_stats cs;
@@ -227,6 +283,15 @@ static void print_stats(capture *c, pipeline *p, sink_set *sinks)
             (unsigned long long)cs.gaps, (unsigned long long)cs.parse_errors,
             (unsigned long long)ps.requests_no_response, (unsigned long long)ps.responses_no_request,
             (unsigned long long)capture_attach_errors(c));
+    fprintf(stderr,
+            "oisp-sensor: host events=%llu kernel_records=%llu shed=%llu ring_drops=%llu "
+            "write_tallies_lost=%llu malformed=%llu tool_calls=%llu tool_results=%llu "
+            "linked=%llu\n",
+            (unsigned long long)ps.host_events, (unsigned long long)hk[HOST_CNT_EVENTS],
+            (unsigned long long)hk[HOST_CNT_SHED], (unsigned long long)hk[HOST_CNT_DROP_RING],
+            (unsigned long long)hk[HOST_CNT_WRITES_EVICTED], (unsigned long long)ps.host_malformed,
+            (unsigned long long)ps.tool_calls, (unsigned long long)ps.tool_results,
+            (unsigned long long)ps.host_linked);
     for (size_t i = 0; i < sink_set_count(sinks); i++) {
         const char *name = "", *kind = "";
         sink_stats st;
@@ -276,7 +341,7 @@ int cmd_record(int argc, char **argv)
     int r = parse_args(argc, argv, &a);
     if (r >= 0)
         return r;
-    libbpf_set_print(a.verbose ? NULL : quiet_libbpf);
+    libbpf_set_print(a.verbose ? verbose_libbpf : quiet_libbpf);
     clock_sync();
     char err[1024];
     if (capture_check_privileges(err, sizeof(err))) {
@@ -291,17 +356,26 @@ int cmd_record(int argc, char **argv)
         return 1;
     }
     sink_set_add(sinks, out);
-    pipeline_opts po = {.inbound = a.inbound, .sinks = sinks};
+    recorder rc = {.args = &a};
+    pipeline_opts po = {.inbound = a.inbound, .sinks = sinks, .on_ai_process = on_ai_process,
+                        .ctx = &rc};
     pipeline *p = pipeline_new(&po);
-    recorder rc = {.args = &a, .pipe = p};
+    rc.pipe = p;
     capture_opts co = {.max_capture = a.max_capture, .ring_bytes = a.ring_bytes,
                        .pids = a.pids, .npids = a.npids, .comms = a.comms, .ncomms = a.ncomms,
                        .binaries = a.binaries, .nbinaries = a.nbinaries};
-    capture_handler h = {.ctx = &rc, .on_record = on_record, .on_log = on_log};
+    capture_handler h = {.ctx = &rc, .on_record = on_record, .on_host = on_host, .on_log = on_log};
     install_signals();
     capture *c = p ? capture_open(&co, &h, err, sizeof(err)) : NULL;
     if (!c) {
         fprintf(stderr, "oisp-sensor: %s\n", p ? err : "out of memory");
+        pipeline_free(p);
+        sink_set_close(sinks, 0);
+        return 1;
+    }
+    if (!a.no_host && !(rc.host = open_host(&a, c, err, sizeof(err)))) {
+        fprintf(stderr, "oisp-sensor: %s\n", err);
+        capture_close(c);
         pipeline_free(p);
         sink_set_close(sinks, 0);
         return 1;
@@ -312,7 +386,8 @@ int cmd_record(int argc, char **argv)
         fprintf(stderr, "oisp-sensor: ready\n");
     run_loop(c, p, sinks);
     sink_set_flush(sinks);
-    print_stats(c, p, sinks);
+    print_stats(c, rc.host, p, sinks);
+    hostcap_close(rc.host);
     capture_close(c);
     pipeline_free(p);
     sink_set_close(sinks, 5000);

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "events/correlate.h"
 #include "events/event.h"
+#include "events/hostev.h"
 #include "events/proc.h"
 #include "stream/conn.h"
 
@@ -19,15 +21,20 @@ typedef struct pending {
     ai_call *call;
     char request_id[32];
     char event_id[27];
+    char trace_id[33];
 } pending;
 
 struct pipeline {
     pipeline_opts o;
     conn_table *conns;
     proc_cache *procs;
+    correlator *corr;
+    hostev *hev;
     json_t *host;
     pipeline_stats st;
 };
+
+#define TOOL_CALL_MAX_AGE_NS (600ull * 1000000000ull) /* unanswered calls are forgotten */
 
 static int partial(const http_msg *m)
 {
@@ -75,6 +82,8 @@ static void emit(pipeline *p, json_t *ev)
     json_decref(ev);
 }
 
+static void emit_cb(void *ctx, json_t *ev) { emit(ctx, ev); }
+
 static json_t *ai_event(pipeline *p, const conn_info *c, const char *type, uint64_t ts,
                         const char *point, const http_msg *m, const ai_call *call, json_t *data,
                         char id_out[27])
@@ -118,7 +127,12 @@ static void on_request(void *ctx, const conn_info *c, http_msg *req)
     json_object_set_new(data, "request_id", json_string(pd->request_id));
     req->user = pd;
     p->st.ai_requests++;
+    corr_request(p->corr, c->key.tgid, req->ts_start, ev, emit_cb, p); /* tool results first */
+    const char *trace = json_string_value(json_object_get(json_object_get(ev, "trace_context"), "trace_id"));
+    snprintf(pd->trace_id, sizeof(pd->trace_id), "%s", trace ? trace : "");
     emit(p, ev);
+    if (p->o.on_ai_process)
+        p->o.on_ai_process(p->o.ctx, c->key.tgid);
 }
 
 static void on_exchange(void *ctx, const conn_info *c, http_msg *req, http_msg *resp)
@@ -147,8 +161,13 @@ static void on_exchange(void *ctx, const conn_info *c, http_msg *req, http_msg *
     json_object_set_new(r, "relationship", json_string("parent"));
     json_array_append_new(rel, r);
     json_object_set_new(ev, "related_events", rel);
+    if (pd->trace_id[0])
+        corr_set_trace(ev, pd->trace_id);
     p->st.ai_responses++;
+    json_incref(ev);
     emit(p, ev);
+    corr_response(p->corr, c->key.tgid, resp->ts_end, ev, emit_cb, p); /* then its tool calls */
+    json_decref(ev);
 }
 
 static void free_user(void *ctx, void *user)
@@ -173,7 +192,9 @@ pipeline *pipeline_new(const pipeline_opts *o)
     p->conns = conn_table_new(&lim, &cb);
     p->procs = proc_cache_new(PROC_CACHE_MAX);
     p->host = event_host_info();
-    if (!p->conns || !p->procs || !p->host) {
+    p->corr = corr_new(p->procs, p->host);
+    p->hev = hostev_new(p->procs, p->host);
+    if (!p->conns || !p->procs || !p->host || !p->corr || !p->hev) {
         pipeline_free(p);
         return NULL;
     }
@@ -185,6 +206,8 @@ void pipeline_free(pipeline *p)
     if (!p)
         return;
     conn_table_free(p->conns);
+    corr_free(p->corr);
+    hostev_free(p->hev);
     proc_cache_free(p->procs);
     json_decref(p->host);
     free(p);
@@ -208,7 +231,7 @@ void pipeline_close(pipeline *p, uint32_t tgid, uint64_t ssl, uint64_t ts)
 void pipeline_exit(pipeline *p, uint32_t tgid, uint64_t ts)
 {
     conn_table_exit(p->conns, tgid, ts);
-    proc_cache_forget(p->procs, tgid);
+    proc_cache_exited(p->procs, tgid, ts);
 }
 
 void pipeline_exec(pipeline *p, uint32_t tgid, uint64_t ts)
@@ -217,11 +240,35 @@ void pipeline_exec(pipeline *p, uint32_t tgid, uint64_t ts)
      * stale.  Read the new one now: a short-lived client (curl) may be gone
      * from /proc by the time its first exchange is decoded. */
     conn_table_exit(p->conns, tgid, ts);
-    proc_cache_forget(p->procs, tgid);
-    proc_cache_get(p->procs, tgid);
+    proc_cache_exec(p->procs, tgid);
 }
 
-void pipeline_tick(pipeline *p, uint64_t now) { conn_table_expire(p->conns, now); }
+void pipeline_host(pipeline *p, const struct host_rec *r, size_t size)
+{
+    json_t *ev = hostev_event(p->hev, r, size);
+    if (!ev) {
+        p->st.host_malformed++;
+        return;
+    }
+    corr_host(p->corr, r->tgid, ev);
+    p->st.host_events++;
+    emit(p, ev);
+}
+
+void pipeline_tick(pipeline *p, uint64_t now)
+{
+    conn_table_expire(p->conns, now);
+    proc_cache_reap(p->procs, now);
+    corr_expire(p->corr, now, TOOL_CALL_MAX_AGE_NS);
+}
 void pipeline_flush(pipeline *p, uint64_t now) { conn_table_flush(p->conns, now); }
-void pipeline_get_stats(const pipeline *p, pipeline_stats *out) { *out = p->st; }
+void pipeline_get_stats(const pipeline *p, pipeline_stats *out)
+{
+    *out = p->st;
+    corr_stats cs;
+    corr_get_stats(p->corr, &cs);
+    out->tool_calls = cs.tool_calls;
+    out->tool_results = cs.tool_results;
+    out->host_linked = cs.host_linked;
+}
 const struct conn_table *pipeline_conns(const pipeline *p) { return p->conns; }

@@ -17,9 +17,15 @@
 
 #include "sinks/sink.h"
 
+struct host_rec;
+
 typedef struct pipeline_opts {
     int inbound;         /* also emit the server-side view */
     sink_set *sinks;     /* borrowed */
+    /* Called for each process seen making an AI call (to follow its
+     * host activity); may be NULL. */
+    void (*on_ai_process)(void *ctx, uint32_t pid);
+    void *ctx;
 } pipeline_opts;
 
 typedef struct pipeline pipeline;
@@ -35,6 +41,8 @@ void pipeline_data(pipeline *p, uint32_t tgid, uint32_t tid, uint64_t ssl, int d
 void pipeline_close(pipeline *p, uint32_t tgid, uint64_t ssl, uint64_t ts);
 void pipeline_exit(pipeline *p, uint32_t tgid, uint64_t ts);
 void pipeline_exec(pipeline *p, uint32_t tgid, uint64_t ts);
+/* A host activity record (bpf/host.h) of size bytes. */
+void pipeline_host(pipeline *p, const struct host_rec *r, size_t size);
 void pipeline_tick(pipeline *p, uint64_t now);  /* expiry; call about once a second */
 void pipeline_flush(pipeline *p, uint64_t now); /* shutdown: finish all in flight */
 
@@ -44,6 +52,9 @@ typedef struct pipeline_stats {
     uint64_t inbound_skipped;        /* server-side exchanges not emitted */
     uint64_t requests_no_response;   /* AI requests whose response never came */
     uint64_t responses_no_request;   /* responses whose request was not seen */
+    uint64_t host_events;            /* process/file/network events emitted */
+    uint64_t host_malformed;         /* host records that could not be decoded */
+    uint64_t tool_calls, tool_results, host_linked; /* agent correlation */
 } pipeline_stats;
 void pipeline_get_stats(const pipeline *p, pipeline_stats *out);
 struct conn_table;

@@ -1,22 +1,30 @@
-/* proc.c: process info from /proc, cached by pid (see proc.h).  The cache
- * is a small open-addressing table; when full, it is cleared (entries are
- * cheap to read again), which keeps memory bounded whatever the pid churn. */
+/* proc.c: the process table (see proc.h).  An open-addressing table keyed
+ * by pid; entries carry the parsed process object, the parent pid, the
+ * start time, and when the process died.  When the table is full, dead
+ * entries go first, then everything (entries are cheap to read again),
+ * so memory stays bounded whatever the pid churn. */
 #include "events/proc.h"
 
-#include "events/secrets.h"
-#include "util/jsonu.h"
-
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "events/secrets.h"
+#include "util/jsonu.h"
+
 #define CMDLINE_MAX 4096
+#define ANCESTORS_MAX 8
+#define GRACE_NS (10ull * 1000000000ull)
 
 typedef struct proc_entry {
     uint32_t pid;
+    uint32_t ppid;
     uint64_t start_time;
-    json_t *obj;
+    uint64_t dead_at;    /* 0 while alive */
+    json_t *obj;         /* NULL: only the parent is known (from fork) */
+    int has_ancestors;
 } proc_entry;
 
 struct proc_cache {
@@ -132,6 +140,63 @@ static void add_uid(json_t *o, const char *root, uint32_t pid)
         json_object_set_new(o, "uid", json_integer(uid));
 }
 
+void proc_container_id(const char *text, char out[65])
+{
+    out[0] = 0;
+    for (const char *p = text; *p; p++) {
+        if (!isxdigit((unsigned char)*p) || (p > text && isxdigit((unsigned char)p[-1])))
+            continue;
+        size_t n = 0;
+        while (isxdigit((unsigned char)p[n]))
+            n++;
+        if (n == 64) { /* docker-<id>.scope, cri-containerd-<id>, crio-<id>, /docker/<id> */
+            memcpy(out, p, 64);
+            out[64] = 0;
+            for (int i = 0; i < 64; i++)
+                out[i] = (char)tolower((unsigned char)out[i]);
+            return;
+        }
+        p += n - 1;
+    }
+}
+
+static void add_cgroup(json_t *o, const char *root, uint32_t pid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof(path), "%s/%u/cgroup", root, pid);
+    if (read_file(path, buf, sizeof(buf)) <= 0)
+        return;
+    const char *v2 = strstr(buf, "0::");
+    if (v2) {
+        const char *s = v2 + 3;
+        size_t len = strcspn(s, "\n");
+        json_object_set_new(o, "cgroup", jsonu_string_lossy(s, len));
+    }
+    char id[65];
+    proc_container_id(buf, id);
+    if (id[0])
+        json_object_set_new(o, "container_id", json_string(id));
+}
+
+static void add_link(json_t *o, const char *key, const char *root, uint32_t pid, const char *what)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "%s/%u/%s", root, pid, what);
+    ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+    if (n > 0)
+        json_object_set_new(o, key, jsonu_string_lossy(buf, (size_t)n));
+}
+
+static void add_comm(json_t *o, const char *root, uint32_t pid)
+{
+    char path[64], buf[64];
+    snprintf(path, sizeof(path), "%s/%u/comm", root, pid);
+    if (read_file(path, buf, sizeof(buf)) > 0) {
+        buf[strcspn(buf, "\n")] = 0;
+        json_object_set_new(o, "name", jsonu_string_lossy(buf, strlen(buf)));
+    }
+}
+
 json_t *proc_read(const char *root, uint32_t pid, uint64_t *start_time)
 {
     uint32_t ppid;
@@ -140,44 +205,145 @@ json_t *proc_read(const char *root, uint32_t pid, uint64_t *start_time)
     json_t *o = json_object();
     json_object_set_new(o, "pid", json_integer(pid));
     json_object_set_new(o, "ppid", json_integer(ppid));
-    char path[64], buf[4096];
-    snprintf(path, sizeof(path), "%s/%u/exe", root, pid);
-    ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-    if (n > 0) {
-        buf[n] = 0;
-        json_object_set_new(o, "exe", jsonu_string_lossy(buf, (size_t)n));
-    }
-    snprintf(path, sizeof(path), "%s/%u/comm", root, pid);
-    if (read_file(path, buf, 64) > 0) {
-        buf[strcspn(buf, "\n")] = 0;
-        json_object_set_new(o, "name", jsonu_string_lossy(buf, strlen(buf)));
-    }
+    add_link(o, "exe", root, pid, "exe");
+    add_comm(o, root, pid);
     add_cmdline(o, root, pid);
     add_uid(o, root, pid);
+    add_cgroup(o, root, pid);
     return o;
+}
+
+/* Makes room: dead entries first, everything if that is not enough. */
+static void make_room(proc_cache *pc)
+{
+    if (pc->n < pc->max)
+        return;
+    for (size_t i = 0; i < pc->cap; i++)
+        if (pc->v[i].pid && pc->v[i].dead_at)
+            proc_cache_drop(pc, pc->v[i].pid);
+    if (pc->n >= pc->max)
+        clear_all(pc);
+}
+
+static proc_entry *entry_for(proc_cache *pc, uint32_t pid)
+{
+    size_t i = slot_of(pc, pid);
+    if (pc->v[i].pid == pid)
+        return &pc->v[i];
+    make_room(pc);
+    i = slot_of(pc, pid);
+    pc->v[i] = (proc_entry){.pid = pid};
+    pc->n++;
+    return &pc->v[i];
+}
+
+static void load(proc_entry *e)
+{
+    uint64_t start = 0;
+    json_t *o = proc_read("/proc", e->pid, &start);
+    if (!o) {
+        o = json_object();
+        json_object_set_new(o, "pid", json_integer(e->pid));
+        if (e->ppid)
+            json_object_set_new(o, "ppid", json_integer(e->ppid));
+    } else {
+        json_int_t pp = json_integer_value(json_object_get(o, "ppid"));
+        if (pp > 0)
+            e->ppid = (uint32_t)pp;
+        e->start_time = start;
+    }
+    e->obj = o;
+}
+
+void proc_cache_prefetch(proc_cache *pc, uint32_t pid)
+{
+    proc_entry *e = entry_for(pc, pid);
+    if (!e->obj)
+        load(e);
+}
+
+uint32_t proc_cache_parent(proc_cache *pc, uint32_t pid)
+{
+    size_t i = slot_of(pc, pid);
+    if (pc->v[i].pid == pid && pc->v[i].ppid)
+        return pc->v[i].ppid;
+    uint32_t ppid;
+    uint64_t start;
+    return read_stat("/proc", pid, &ppid, &start) == 0 ? ppid : 0;
+}
+
+static void add_ancestors(proc_cache *pc, proc_entry *e)
+{
+    json_t *arr = json_array();
+    uint32_t pid = e->ppid;
+    for (int depth = 0; depth < ANCESTORS_MAX && pid > 0; depth++) {
+        proc_entry *a = entry_for(pc, pid);
+        if (!a->obj)
+            load(a);
+        json_t *item = json_object();
+        json_object_set_new(item, "pid", json_integer(pid));
+        json_t *v;
+        if ((v = json_object_get(a->obj, "exe")))
+            json_object_set(item, "exe", v);
+        if ((v = json_object_get(a->obj, "name")))
+            json_object_set(item, "name", v);
+        json_array_append_new(arr, item);
+        if (pid == 1)
+            break;
+        pid = a->ppid;
+    }
+    /* entry_for may have moved entries: find ours again */
+    proc_entry *self = &pc->v[slot_of(pc, e->pid)];
+    if (self->pid == e->pid && self->obj) {
+        json_object_set_new(self->obj, "ancestors", arr);
+        self->has_ancestors = 1;
+    } else {
+        json_decref(arr);
+    }
 }
 
 json_t *proc_cache_get(proc_cache *pc, uint32_t pid)
 {
-    size_t i = slot_of(pc, pid);
-    if (pc->v[i].pid == pid)
-        return pc->v[i].obj;
-    uint64_t start = 0;
-    json_t *o = proc_read("/proc", pid, &start);
-    if (!o) {
-        o = json_object();
-        json_object_set_new(o, "pid", json_integer(pid));
+    proc_entry *e = entry_for(pc, pid);
+    if (!e->obj)
+        load(e);
+    if (!e->has_ancestors) {
+        uint32_t self = e->pid;
+        add_ancestors(pc, e);
+        e = &pc->v[slot_of(pc, self)];
+        if (e->pid != self) { /* the table was cleared while walking: read again */
+            e = entry_for(pc, self);
+            load(e);
+            e->has_ancestors = 1;
+        }
     }
-    if (pc->n >= pc->max) {
-        clear_all(pc);
-        i = slot_of(pc, pid);
-    }
-    pc->v[i] = (proc_entry){pid, start, o};
-    pc->n++;
-    return o;
+    return e->obj;
 }
 
-void proc_cache_forget(proc_cache *pc, uint32_t pid)
+void proc_cache_exec(proc_cache *pc, uint32_t pid)
+{
+    proc_entry *e = entry_for(pc, pid);
+    json_decref(e->obj);
+    e->obj = NULL;
+    e->has_ancestors = 0;
+    e->dead_at = 0;
+    load(e);
+}
+
+void proc_cache_exited(proc_cache *pc, uint32_t pid, uint64_t now)
+{
+    size_t i = slot_of(pc, pid);
+    if (pc->v[i].pid == pid)
+        pc->v[i].dead_at = now ? now : 1;
+}
+
+void proc_cache_set_parent(proc_cache *pc, uint32_t pid, uint32_t ppid)
+{
+    proc_entry *e = entry_for(pc, pid);
+    e->ppid = ppid;
+}
+
+void proc_cache_drop(proc_cache *pc, uint32_t pid)
 {
     size_t i = slot_of(pc, pid);
     if (pc->v[i].pid != pid)
@@ -191,5 +357,16 @@ void proc_cache_forget(proc_cache *pc, uint32_t pid)
         proc_entry e = pc->v[j];
         pc->v[j] = (proc_entry){0};
         pc->v[slot_of(pc, e.pid)] = e;
+    }
+}
+
+void proc_cache_reap(proc_cache *pc, uint64_t now)
+{
+    for (size_t i = 0; i < pc->cap; i++) {
+        proc_entry *e = &pc->v[i];
+        if (e->pid && e->dead_at && now > e->dead_at + GRACE_NS) {
+            proc_cache_drop(pc, e->pid);
+            i--; /* the slot may hold a moved entry now */
+        }
     }
 }

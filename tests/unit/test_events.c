@@ -137,8 +137,20 @@ static void test_proc_self(void **state)
     for (uint32_t pid = 1; pid < 50; pid++) /* more than max: cleared, stays bounded */
         assert_non_null(proc_cache_get(pc, pid));
     assert_non_null(json_object_get(proc_cache_get(pc, 999999999), "pid"));
-    proc_cache_forget(pc, 49);
+    proc_cache_exited(pc, 49, 1);
+    proc_cache_reap(pc, 1);            /* within the grace period: kept */
+    assert_non_null(proc_cache_get(pc, 49));
+    proc_cache_reap(pc, 60000000000ull);
+    proc_cache_drop(pc, 48);
+    json_t *me = proc_cache_get(pc, (uint32_t)getpid());
+    assert_true(json_array_size(json_object_get(me, "ancestors")) >= 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(me, "ancestors"), 0), "pid")), getppid());
     proc_cache_free(pc);
+    char id[65];
+    proc_container_id("0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n", id);
+    assert_string_equal(id, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    proc_container_id("0::/user.slice/user-0.slice/session-1.scope\n", id);
+    assert_string_equal(id, "");
 }
 
 int main(void)

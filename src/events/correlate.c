@@ -1,0 +1,365 @@
+/* correlate.c: agent correlation (see correlate.h).
+ *
+ * State is small and bounded: a table of pending tool calls (each with
+ * the ids of the host events it caused, capped) and a table of agents'
+ * current traces.  Looking up the agent of a host event walks the event's
+ * process up through its parents (proc_cache_parent) until it meets a
+ * process with pending calls, at most ANCESTRY_MAX steps. */
+#include "events/correlate.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "events/event.h"
+#include "events/secrets.h"
+#include "util/jsonu.h"
+
+#define PENDING_MAX 1024
+#define AGENTS_MAX 1024
+#define LINKS_MAX 256
+#define ANCESTRY_MAX 16
+#define PREVIEW_MAX 200
+
+typedef struct pending_call {
+    int used;
+    uint32_t agent;
+    uint64_t ts;
+    char call_id[128];
+    char tool[128];
+    char event_id[27];
+    char trace_id[33];
+    char (*links)[27]; /* host events caused, up to LINKS_MAX */
+    size_t nlinks;
+    uint64_t links_dropped;
+} pending_call;
+
+typedef struct agent_trace {
+    uint32_t pid;
+    char trace_id[33];
+    uint64_t last;
+} agent_trace;
+
+struct correlator {
+    proc_cache *pc;
+    json_t *host;
+    pending_call calls[PENDING_MAX];
+    agent_trace agents[AGENTS_MAX];
+    corr_stats st;
+};
+
+correlator *corr_new(proc_cache *pc, json_t *host)
+{
+    correlator *c = calloc(1, sizeof(*c));
+    if (c) {
+        c->pc = pc;
+        c->host = host;
+    }
+    return c;
+}
+
+static void drop_call(pending_call *p)
+{
+    free(p->links);
+    memset(p, 0, sizeof(*p));
+}
+
+void corr_free(correlator *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < PENDING_MAX; i++)
+        drop_call(&c->calls[i]);
+    free(c);
+}
+
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[in[i] >> 4];
+        out[2 * i + 1] = d[in[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static void random_span(char out[17])
+{
+    unsigned char b[8];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        memset(b, 0x5a, sizeof(b));
+    hex(b, sizeof(b), out);
+}
+
+static const char *first_user_text(const json_t *msgs)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m) {
+        if (strcmp(json_string_value(json_object_get(m, "role")) ?: "", "user") == 0)
+            return json_string_value(json_object_get(m, "content"));
+    }
+    return NULL;
+}
+
+/* trace id = SHA-256(pid, exe, system prompt hash, SHA-256 of the first
+ * user message): stable across the turns of one conversation. */
+static void conversation_trace(correlator *c, uint32_t pid, const json_t *data, char out[33])
+{
+    const json_t *proc = proc_cache_get(c->pc, pid);
+    const char *exe = json_string_value(json_object_get(proc, "exe"));
+    const char *sys = json_string_value(json_object_get(data, "system_prompt_hash"));
+    const char *u = first_user_text(json_object_get(data, "messages"));
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char uhex[65] = "";
+    if (u) {
+        SHA256((const unsigned char *)u, strlen(u), md);
+        hex(md, sizeof(md), uhex);
+    }
+    char key[1024];
+    int n = snprintf(key, sizeof(key), "%u\n%.500s\n%.100s\n%s", pid, exe ? exe : "",
+                     sys ? sys : "", uhex);
+    SHA256((const unsigned char *)key, n > 0 ? (size_t)n : 0, md);
+    hex(md, 16, out);
+}
+
+static agent_trace *agent_slot(correlator *c, uint32_t pid, int create)
+{
+    agent_trace *oldest = &c->agents[0];
+    for (size_t i = 0; i < AGENTS_MAX; i++) {
+        if (c->agents[i].pid == pid)
+            return &c->agents[i];
+        if (c->agents[i].last < oldest->last)
+            oldest = &c->agents[i];
+    }
+    if (!create)
+        return NULL;
+    memset(oldest, 0, sizeof(*oldest));
+    oldest->pid = pid;
+    return oldest;
+}
+
+void corr_set_trace(json_t *ev, const char *trace_id)
+{
+    char span[17];
+    random_span(span);
+    json_object_set_new(ev, "trace_context", json_pack("{s:s,s:s}", "trace_id", trace_id,
+                                                       "span_id", span));
+}
+
+static void add_related(json_t *ev, const char *id, const char *rel)
+{
+    json_t *arr = json_object_get(ev, "related_events");
+    if (!arr) {
+        arr = json_array();
+        json_object_set_new(ev, "related_events", arr);
+    }
+    json_array_append_new(arr, json_pack("{s:s,s:s}", "event_id", id, "relationship", rel));
+}
+
+static pending_call *find_call(correlator *c, const char *call_id)
+{
+    for (size_t i = 0; i < PENDING_MAX; i++)
+        if (c->calls[i].used && strcmp(c->calls[i].call_id, call_id) == 0)
+            return &c->calls[i];
+    return NULL;
+}
+
+static json_t *tool_result_event(correlator *c, const json_t *req_ev, uint64_t ts,
+                                 pending_call *p, const json_t *msg)
+{
+    json_t *ev = event_new("agent.tool_result", ts, "ebpf_uprobe", "ssl_write", c->host, NULL);
+    json_t *proc = json_object_get(req_ev, "process");
+    if (proc)
+        json_object_set(ev, "process", proc);
+    json_t *d = json_object();
+    json_object_set_new(d, "call_id", json_string(p->call_id));
+    json_object_set_new(d, "tool", json_pack("{s:s}", "name", p->tool));
+    json_object_set_new(d, "success", json_boolean(!json_is_true(json_object_get(msg, "is_error"))));
+    const char *content = json_string_value(json_object_get(msg, "content"));
+    if (content) {
+        size_t n = strlen(content);
+        unsigned char md[SHA256_DIGEST_LENGTH];
+        char h[72] = "sha256:";
+        SHA256((const unsigned char *)content, n, md);
+        hex(md, sizeof(md), h + 7);
+        json_object_set_new(d, "result_hash", json_string(h));
+        json_object_set_new(d, "result_size_bytes", json_integer((json_int_t)n));
+        size_t cut = jsonu_utf8_valid_prefix(content, n < PREVIEW_MAX ? n : PREVIEW_MAX);
+        size_t mlen;
+        char *masked = secrets_mask(content, cut, &mlen);
+        json_object_set_new(d, "result", masked ? jsonu_string_lossy(masked, mlen)
+                                                : jsonu_string_lossy(content, cut));
+        free(masked);
+    }
+    json_object_set_new(d, "duration_ms", json_integer((json_int_t)((ts - p->ts) / 1000000)));
+    json_object_set_new(ev, "data", d);
+    add_related(ev, p->event_id, "parent");
+    for (size_t i = 0; i < p->nlinks; i++)
+        add_related(ev, p->links[i], "causes");
+    if (p->links_dropped)
+        json_object_set_new(ev, "attrs", json_pack("{s:I}", "related_events_dropped",
+                                                   (json_int_t)p->links_dropped));
+    corr_set_trace(ev, p->trace_id);
+    return ev;
+}
+
+void corr_request(correlator *c, uint32_t pid, uint64_t ts, json_t *req_ev, corr_emit_fn emit,
+                  void *ctx)
+{
+    json_t *data = json_object_get(req_ev, "data");
+    char trace[33];
+    conversation_trace(c, pid, data, trace);
+    char conv[24];
+    snprintf(conv, sizeof(conv), "conv_%.16s", trace);
+    json_object_set_new(data, "conversation_id", json_string(conv));
+    corr_set_trace(req_ev, trace);
+    agent_trace *a = agent_slot(c, pid, 1);
+    memcpy(a->trace_id, trace, sizeof(trace));
+    a->last = ts;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(data, "messages"), i, m) {
+        const char *id = json_string_value(json_object_get(m, "tool_call_id"));
+        pending_call *p = id ? find_call(c, id) : NULL;
+        if (!p)
+            continue;
+        emit(ctx, tool_result_event(c, req_ev, ts, p, m));
+        c->st.tool_results++;
+        drop_call(p);
+    }
+}
+
+static const char *tool_type(const char *name)
+{
+    static const struct { const char *needle, *type; } map[] = {
+        {"bash", "shell"},   {"shell", "shell"},       {"exec", "shell"},   {"command", "shell"},
+        {"terminal", "terminal"}, {"write", "file_write"}, {"edit", "file_edit"},
+        {"read", "file_read"}, {"fetch", "http"},      {"http", "http"},    {"search", "search"},
+        {"browse", "browser"}, {"sql", "database"},    {"python", "code_execution"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcasestr(name, map[i].needle))
+            return map[i].type;
+    return "other";
+}
+
+static pending_call *new_call(correlator *c)
+{
+    pending_call *oldest = &c->calls[0];
+    for (size_t i = 0; i < PENDING_MAX; i++) {
+        if (!c->calls[i].used)
+            return &c->calls[i];
+        if (c->calls[i].ts < oldest->ts)
+            oldest = &c->calls[i];
+    }
+    c->st.dropped_pending++;
+    drop_call(oldest);
+    return oldest;
+}
+
+static void emit_tool_call(correlator *c, uint32_t pid, uint64_t ts, const json_t *resp_ev,
+                           const json_t *call, const char *trace, corr_emit_fn emit, void *ctx)
+{
+    const char *name = json_string_value(json_object_get(call, "name"));
+    const char *id = json_string_value(json_object_get(call, "id"));
+    const char *resp_id = json_string_value(json_object_get(resp_ev, "event_id"));
+    if (!name || !resp_id)
+        return;
+    char id_buf[64], ev_id[27];
+    json_t *ev = event_new("agent.tool_call", ts, "ebpf_uprobe", "ssl_read", c->host, ev_id);
+    if (!id) { /* Gemini's function calls carry no id */
+        snprintf(id_buf, sizeof(id_buf), "call_%s", ev_id);
+        id = id_buf;
+    }
+    json_t *proc = json_object_get(resp_ev, "process");
+    if (proc)
+        json_object_set(ev, "process", proc);
+    json_t *args = json_object_get(call, "arguments");
+    json_t *d = json_pack("{s:{s:s,s:s},s:s,s:s}", "tool", "name", name, "type", tool_type(name),
+                          "call_id", id, "triggered_by", "llm_decision");
+    if (json_is_object(args))
+        json_object_set(d, "arguments", args);
+    else if (json_is_string(args))
+        json_object_set_new(d, "arguments", json_pack("{s:O}", "raw", args));
+    const char *ah = json_string_value(json_object_get(call, "arguments_hash"));
+    if (ah)
+        json_object_set_new(d, "arguments_hash", json_string(ah));
+    json_object_set_new(ev, "data", d);
+    add_related(ev, resp_id, "caused_by");
+    corr_set_trace(ev, trace);
+    pending_call *p = new_call(c);
+    p->used = 1;
+    p->agent = pid;
+    p->ts = ts;
+    snprintf(p->call_id, sizeof(p->call_id), "%.127s", id);
+    snprintf(p->tool, sizeof(p->tool), "%.127s", name);
+    memcpy(p->event_id, ev_id, sizeof(ev_id));
+    snprintf(p->trace_id, sizeof(p->trace_id), "%.32s", trace);
+    c->st.tool_calls++;
+    emit(ctx, ev);
+}
+
+void corr_response(correlator *c, uint32_t pid, uint64_t ts, const json_t *resp_ev,
+                   corr_emit_fn emit, void *ctx)
+{
+    const char *trace =
+        json_string_value(json_object_get(json_object_get(resp_ev, "trace_context"), "trace_id"));
+    size_t i;
+    json_t *call;
+    json_array_foreach(json_object_get(json_object_get(resp_ev, "data"), "tool_calls"), i, call)
+        emit_tool_call(c, pid, ts, resp_ev, call, trace ? trace : "", emit, ctx);
+}
+
+static void link_call(pending_call *p, const char *event_id)
+{
+    if (!p->links)
+        p->links = calloc(LINKS_MAX, sizeof(*p->links));
+    if (!p->links || p->nlinks == LINKS_MAX) {
+        p->links_dropped++;
+        return;
+    }
+    memcpy(p->links[p->nlinks++], event_id, 27);
+}
+
+void corr_host(correlator *c, uint32_t pid, json_t *ev)
+{
+    const char *id = json_string_value(json_object_get(ev, "event_id"));
+    uint32_t p = pid;
+    for (int depth = 0; depth < ANCESTRY_MAX && p > 1; depth++) {
+        int linked = 0;
+        for (size_t i = 0; i < PENDING_MAX; i++) {
+            pending_call *pc = &c->calls[i];
+            if (!pc->used || pc->agent != p)
+                continue;
+            if (!linked)
+                corr_set_trace(ev, pc->trace_id);
+            add_related(ev, pc->event_id, "caused_by");
+            link_call(pc, id);
+            linked = 1;
+        }
+        if (linked) {
+            c->st.host_linked++;
+            return;
+        }
+        agent_trace *a = agent_slot(c, p, 0);
+        if (a && a->trace_id[0]) { /* in an agent's tree, no call pending */
+            corr_set_trace(ev, a->trace_id);
+            return;
+        }
+        p = proc_cache_parent(c->pc, p);
+    }
+}
+
+void corr_expire(correlator *c, uint64_t now, uint64_t max_age_ns)
+{
+    for (size_t i = 0; i < PENDING_MAX; i++)
+        if (c->calls[i].used && now > c->calls[i].ts + max_age_ns) {
+            drop_call(&c->calls[i]);
+            c->st.expired++;
+        }
+}
+
+void corr_get_stats(const correlator *c, corr_stats *out) { *out = c->st; }
