@@ -16,7 +16,8 @@ The request steers the answer:
   opt:echo         the answer repeats the whole user message
   opt:unicode      the answer ends with non-ASCII text (accents, CJK, emoji)
   opt:sha          the answer carries sha256 of the user message
-  tools in body    the answer is a tool call to (up to two of) the tools offered
+  tools in body    the answer is a tool call to (up to two of) the tools offered, unless the
+                   last message returns a tool result (then the answer is text)
 The log line records what was received and answered, so tests can compare exactly: path,
 provider, model, marker, stream, status, client pid (X-E2E-Pid header) and its comm, user
 message sha256/length, answer text, tool calls, raw usage, finish reason, error.
@@ -72,6 +73,18 @@ def tool_names(req):
     return [t.get("name") or (t.get("function") or {}).get("name") for t in req.get("tools") or []]
 
 
+def answers_tool_call(req):
+    """True when the last message returns a tool's result: then, like a real model, answer in text."""
+    msgs = req.get("messages") or []
+    if not msgs or not isinstance(msgs[-1], dict):
+        return False
+    last = msgs[-1]
+    if last.get("role") == "tool":
+        return True
+    c = last.get("content")
+    return isinstance(c, list) and any(isinstance(p, dict) and p.get("type") == "tool_result" for p in c)
+
+
 class Exchange:
     """What one request asks for and what the fake provider answers, independent of wire format."""
 
@@ -86,7 +99,7 @@ class Exchange:
         self.stream = bool(req.get("stream"))
         self.model = req.get("model", "")
         self.text = user_text(req)
-        self.tools = [n for n in tool_names(req) if n]
+        self.tools = [] if answers_tool_call(req) else [n for n in tool_names(req) if n]
         self.answer = "Reply to %s." % self.marker
         if "sha" in self.opts:
             self.answer += " sha256=" + hashlib.sha256(self.text.encode()).hexdigest()

@@ -217,6 +217,43 @@ l_comm_filter() {
 }
 
 # Checks over every output file of the scenarios above.
+n_agent() {
+    # issue 3: the whole story of a tool call, for both APIs
+    setup n_agent; start_sensor
+    client env PYTHONPATH=$CLIENTS "$PY" $CLIENTS/agent.py openai "$dir/agent-openai.txt" "$dir/openai.json"
+    client env PYTHONPATH=$CLIENTS "$PY" $CLIENTS/agent.py anthropic "$dir/agent-anthropic.txt" "$dir/anthropic.json"
+    [ -z "$sensor_pid" ] || stop_sensor
+    [ -z "$server_pid" ] || stop_server
+    for m in openai anthropic; do
+        [ -z "$why" ] || break
+        "$PY" $E2E/check_agent.py "$dir/events.jsonl" "$dir/$m.json" >"$dir/check-$m.txt" 2>&1 ||
+            note "$m: $(head -n1 "$dir/check-$m.txt")"
+    done
+    report "$dir/check-openai.txt"
+}
+
+busy_noise() {                               # busy_noise TAG: 40 execs that write files
+    for i in $(seq 40); do sh -c "echo $1 > $dir/$1-$i.txt"; done
+}
+
+o_noise() {
+    # an unrelated busy process is not recorded by default, and is with --all-processes
+    setup o_noise; start_sensor
+    busy_noise quietnoise
+    client env PYTHONPATH=$CLIENTS "$PY" $CLIENTS/py_urllib.py
+    [ -z "$sensor_pid" ] || stop_sensor
+    "$PY" $E2E/check_agent.py --noise "$dir/events.jsonl" quietnoise >"$dir/check.txt" 2>&1 ||
+        note "$(head -n1 "$dir/check.txt")"
+    mv "$dir/events.jsonl" "$dir/events-default.jsonl"
+    start_sensor --all-processes
+    busy_noise loudnoise
+    [ -z "$sensor_pid" ] || stop_sensor
+    [ -z "$server_pid" ] || stop_server
+    "$PY" $E2E/check_agent.py --noise "$dir/events.jsonl" loudnoise --expect-present >>"$dir/check.txt" 2>&1 ||
+        note "$(tail -n1 "$dir/check.txt")"
+    report "$dir/check.txt"
+}
+
 output_checks() {
     local files=() f
     for f in "$WORK"/*/events.jsonl; do [ -e "$f" ] && files+=("$f"); done
@@ -243,7 +280,7 @@ if [ ! -d $E2E/node_modules ]; then
     (cd $E2E && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "e2e: npm ci failed" >&2
 fi
 for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting \
-         i_inbound l_comm_filter m_over_cap; do
+         i_inbound l_comm_filter m_over_cap n_agent o_noise; do
     wanted $s && $s
 done
 [ "$NO_SENSOR" = 1 ] || output_checks
