@@ -11,8 +11,7 @@
  * calling convention the probed function has.
  *
  * Records are submitted without waking the consumer, which polls; a wake-up
- * is forced only when unread data passes wake_bytes, and for exec records,
- * which user space must see quickly to attach to new binaries.  Every record
+ * is forced only when unread data passes wake_bytes.  Every record
  * that cannot be delivered is counted, by cause, in `counters`. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -317,7 +316,10 @@ SEC("tp_btf/sched_process_exec")
 int handle_exec(void *ctx)
 {
     __u64 id = bpf_get_current_pid_tgid();
-    emit_ctrl(TLS_REC_EXEC, id >> 32, (__u32)id, 0, BPF_RB_FORCE_WAKEUP);
+    /* no forced wake-up: an exec storm must not wake the sensor per exec;
+     * the consumer's poll period (20 ms) is shorter than any client's
+     * start-up before its first TLS call */
+    emit_ctrl(TLS_REC_EXEC, id >> 32, (__u32)id, 0, wake_flag());
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "events/proc.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,15 +76,19 @@ static size_t slot_of(const proc_cache *pc, uint32_t pid)
     return i;
 }
 
+/* One read(2): /proc files are generated whole, and stdio would add two
+ * allocations and a copy per file on the exec path. */
 static ssize_t read_file(const char *path, char *buf, size_t n)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return -1;
-    size_t r = fread(buf, 1, n - 1, f);
-    fclose(f);
+    ssize_t r = read(fd, buf, n - 1);
+    close(fd);
+    if (r < 0)
+        return -1;
     buf[r] = 0;
-    return (ssize_t)r;
+    return r;
 }
 
 /* ppid and start time (clock ticks since boot) from /proc/PID/stat; the
