@@ -230,8 +230,8 @@ static void on_wake(ws_sink *w)
 static int on_writeable(ws_sink *w, ws_client *c)
 {
     pthread_mutex_lock(&w->mu);
-    int rc = 0;
-    while (c->count && !c->slow && !lws_send_pipe_choked(c->wsi)) {
+    int rc = 0, budget = 64; /* then let submit() in: it waits for this mutex */
+    while (c->count && !c->slow && budget-- > 0 && !lws_send_pipe_choked(c->wsi)) {
         ws_msg *m = queue_pop(w, c);
         size_t len = m->len;
         int n = lws_write(c->wsi, m->data + LWS_PRE, len, LWS_WRITE_TEXT);
