@@ -4,14 +4,15 @@
  * an explicit stack bounded by max_depth.  A container is attached to its
  * parent as soon as its opening bracket is read, so an object key is only
  * needed until the very next value is created and the tree is complete at
- * every step (an error just drops the root).  Strings are scanned eight
- * bytes at a time (SWAR) for the only bytes that need a look: '"', '\\',
- * control characters and non-ASCII lead bytes, which are validated as
- * whole UTF-8 sequences.  A string without escapes goes straight from the
- * input to json_stringn_nocheck; one with escapes is decoded into a
- * scratch buffer first.  Integers are converted inline; reals take an
- * exact fast path (at most 2^53 as mantissa, power of ten at most 22,
- * one correctly rounded IEEE operation) or else strtod in the C locale.
+ * every step (an error just drops the root).  Strings are scanned 16 bytes
+ * at a time (SSE2; 8-byte SWAR words and a byte table for the rest) for
+ * the only bytes that need a look: '"', '\\', control characters and
+ * non-ASCII lead bytes, which are validated as whole UTF-8 sequences.  A
+ * string without escapes goes straight from the input to
+ * json_stringn_nocheck; one with escapes is decoded into a scratch buffer
+ * first.  Integers are converted inline; reals take an exact fast path
+ * (mantissa at most 2^53, power of ten at most 22: one correctly rounded
+ * IEEE operation) or else strtod in the C locale.
  *
  * Acceptance follows jansson 2.14's json_loadb(JSON_DECODE_ANY), quirks
  * included: integers outside json_int_t and reals overflowing a double
@@ -20,10 +21,12 @@
  * pushes the byte back).
  *
  * Dumper.  Recursive walk bounded by JSONFAST_DUMP_MAX_DEPTH into one
- * growable buffer.  String bodies are copied eight bytes at a time while
- * scanning for bytes to escape; escapes and reals are formatted exactly
- * as jansson 2.14 does ("\u%04X" for other control characters, "%.17g"
- * then ".0" or a trimmed exponent). */
+ * growable buffer.  String bodies are copied 16 or 8 bytes at a time while
+ * scanning for bytes to escape, the last few with one overlapping 8-byte
+ * load.  Escapes and reals come out exactly as jansson 2.14 writes them
+ * ("\\u%04X" for other control characters; "%.17g", then ".0" or a trimmed
+ * exponent).  The 17 digits are computed exactly in 128-bit integers for
+ * the usual range [1e-6, 1e17) and by printf elsewhere. */
 #include "util/jsonfast.h"
 
 #include <errno.h>
@@ -252,7 +255,7 @@ static int stack_push(parser *ps, json_t *container)
 
 /* Hands v (a new reference) to the innermost container, or makes it the
  * root.  The reference is consumed even on failure. */
-static int attach(parser *ps, json_t *v)
+static inline __attribute__((always_inline)) int attach(parser *ps, json_t *v)
 {
     if (!v)
         return -1;
@@ -370,7 +373,7 @@ static const unsigned char *decode_escape(const unsigned char *p, const unsigned
 /* Reads the string whose opening quote has been consumed.  On success the
  * decoded bytes are at *s (in the input, or in sb when there were escapes),
  * *n long, and ps->p is past the closing quote. */
-static int scan_string(parser *ps, scratch *sb, const char **s, size_t *n)
+static inline __attribute__((always_inline)) int scan_string(parser *ps, scratch *sb, const char **s, size_t *n)
 {
     const unsigned char *p = ps->p, *end = ps->end;
     const unsigned char *seg = p; /* start of the bytes not yet copied to sb */
@@ -807,12 +810,15 @@ static size_t escape_byte(unsigned c, char *d)
 
 /* Appends s[0..n) as a quoted JSON string.  Every input byte becomes at
  * least one output byte, so with room for n + 2 reserved, the 16- and
- * 8-byte stores below (made only while that many input bytes remain) never
- * pass the reservation; escapes reserve their extra. */
-static int dump_string(outbuf *o, const char *str, size_t n)
+ * 8-byte stores below made while that many input bytes remain never pass
+ * the reservation; the 8-byte store of the last 1-7 bytes may pass it by
+ * up to 7, hence STORE_SLACK.  Escapes reserve their extra. */
+#define STORE_SLACK 8
+
+static inline __attribute__((always_inline)) int dump_string(outbuf *o, const char *str, size_t n)
 {
     const unsigned char *p = (const unsigned char *)str, *end = p + n;
-    if (out_reserve(o, n + 2))
+    if (out_reserve(o, n + 2 + STORE_SLACK))
         return -1;
     char *d = o->data + o->len;
     *d++ = '"';
@@ -845,6 +851,24 @@ static int dump_string(outbuf *o, const char *str, size_t n)
             p += 8;
             d += 8;
         }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (p < end && n >= 8) {
+            /* The last 1-7 bytes: reload the string's last eight and shift
+             * the ones already done out (they may hold specials, so mask). */
+            size_t r = (size_t)(end - p);
+            uint64_t w = load64(end - 8) >> (8 * (8 - r));
+            uint64_t m = special_bytes(w) & ((1ULL << (8 * r)) - 1);
+            memcpy(d, &w, 8);
+            if (!m) {
+                d += r;
+                break;
+            }
+            size_t k = first_flagged(m);
+            p += k;
+            d += k;
+            goto special;
+        }
+#endif
         while (p < end && !special_byte[*p])
             *d++ = (char)*p++;
         if (p >= end)
@@ -862,7 +886,7 @@ static int dump_string(outbuf *o, const char *str, size_t n)
         }
         /* '"', '\\' or control: up to 5 bytes more than the input byte. */
         o->len = (size_t)(d - o->data);
-        if (out_reserve(o, (size_t)(end - p) + 1 + 5))
+        if (out_reserve(o, (size_t)(end - p) + 1 + 5 + STORE_SLACK))
             return -1;
         d = o->data + o->len;
         d += escape_byte(c, d);

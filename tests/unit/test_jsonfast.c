@@ -535,14 +535,22 @@ static void gen_value(rng *r, text *t, int depth)
     gen_ws(r, t);
 }
 
+/* Longer campaigns: build with e.g. -DN_MUTANTS=5000000 -DFUZZ_SEED=7. */
+#ifndef N_RANDOM
 #define N_RANDOM 20000
+#endif
+#ifndef N_MUTANTS
 #define N_MUTANTS 200000
+#endif
+#ifndef FUZZ_SEED
+#define FUZZ_SEED 0
+#endif
 #define POOL 512
 
 static void test_random_documents(void **state)
 {
     (void)state;
-    rng r = {0x9e3779b97f4a7c15ULL};
+    rng r = {0x9e3779b97f4a7c15ULL + FUZZ_SEED};
     text t = {NULL, 0, 0};
     int accepted = 0;
     for (int i = 0; i < N_RANDOM; i++) {
@@ -608,7 +616,7 @@ static void mutate(rng *r, text *t)
 static void test_mutants(void **state)
 {
     (void)state;
-    rng r = {0x243f6a8885a308d3ULL};
+    rng r = {0x243f6a8885a308d3ULL + FUZZ_SEED};
     text pool[POOL];
     for (int i = 0; i < POOL; i++) {
         pool[i] = (text){NULL, 0, 0};
@@ -646,7 +654,7 @@ static void test_mutants(void **state)
 static void test_random_numbers(void **state)
 {
     (void)state;
-    rng r = {0x13198a2e03707344ULL};
+    rng r = {0x13198a2e03707344ULL + FUZZ_SEED};
     text t = {NULL, 0, 0};
     for (int i = 0; i < 100000; i++) {
         t.n = 0;
@@ -712,7 +720,7 @@ static void test_dump_reals(void **state)
                                    0.1 + 0.2, 1.0 / 3, 2.0 / 3, 4503599627370495.5, 9007199254740991.0};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         check_real_dump(fixed[i]);
-    rng r = {0xa4093822299f31d0ULL};
+    rng r = {0xa4093822299f31d0ULL + FUZZ_SEED};
     for (int i = 0; i < 50000; i++) {
         uint64_t bits = rnd(&r);
         double v;
