@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../../.."
 BUILD=${BUILD:-build}
 PKGS="jansson zlib libcrypto libwebsockets rdkafka libcurl"
 FLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -O2 -g -Isrc -Itests/e2e/sinks"
-SRCS="src/sinks/*.c src/cli/sinkcmds.c src/events/event.c src/events/clock.c src/events/ulid.c"
+SRCS="src/sinks/*.c src/cli/sinkcmds.c src/events/event.c src/events/clock.c src/events/ulid.c src/util/*.c"
 # shellcheck disable=SC2046,SC2086
 build() { cc $FLAGS ${EXTRA_CFLAGS:-} $(pkg-config --cflags $PKGS) -o "$2" "$1" $SRCS \
           $(pkg-config --libs $PKGS) -lpthread -lm; }
