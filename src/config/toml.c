@@ -378,6 +378,8 @@ static int skip_array_space(parser *ps)
 
 static int scratch_put(parser *ps, const char *s, size_t n)
 {
+    if (!n)
+        return 0;
     if (ps->scap - ps->slen < n) {
         size_t cap = ps->scap ? ps->scap : 256;
         while (cap - ps->slen < n)
