@@ -16,6 +16,7 @@
  *   invoke-with-response-stream frames carry {"bytes": base64(vendor chunk)}.
  *   Exception frames become the response error. */
 #include "decode/decode_priv.h"
+#include "util/jsonfast.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -392,7 +393,7 @@ static uint8_t *b64_decode(const char *s, size_t n, size_t *outlen)
 
 static void es_frame(dresp *r, const es_headers *h, const uint8_t *payload, size_t n)
 {
-    json_t *doc = json_loadb((const char *)payload, n, 0, NULL);
+    json_t *doc = jsonfast_loadb((const char *)payload, n, 0, NULL);
     if (!json_is_object(doc)) {
         json_decref(doc);
         return;
@@ -408,7 +409,7 @@ static void es_frame(dresp *r, const es_headers *h, const uint8_t *payload, size
         size_t n64, blen;
         const char *b64 = dj_strn(json_object_get(doc, "bytes"), &n64);
         uint8_t *bytes = b64 ? b64_decode(b64, n64, &blen) : NULL;
-        json_t *inner = bytes ? json_loadb((const char *)bytes, blen, 0, NULL) : NULL;
+        json_t *inner = bytes ? jsonfast_loadb((const char *)bytes, blen, 0, NULL) : NULL;
         if (json_is_object(inner))
             dresp_document(r, &dec_bedrock_ops, NULL, inner, r->cur_offset);
         json_decref(inner);

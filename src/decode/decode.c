@@ -22,6 +22,7 @@
  * dmsg/dreq collect messages, tools and parameters from the API decoders and
  * keep the OISP names, role mapping, counts and system prompt hash here. */
 #include "decode/decode_priv.h"
+#include "util/jsonfast.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -731,7 +732,7 @@ static json_t *parse_request_body(const http_msg *req)
 {
     if (!req->body || req->body_len == 0 || !body_may_be_json(req))
         return NULL;
-    json_t *body = json_loadb((const char *)req->body, req->body_len, 0, NULL);
+    json_t *body = jsonfast_loadb((const char *)req->body, req->body_len, 0, NULL);
     if (!json_is_object(body)) {
         json_decref(body);
         return NULL;

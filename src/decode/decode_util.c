@@ -4,6 +4,7 @@
  * vocabularies onto OISP enums (finish reasons, tool types, model families).
  * Everything here is pure: no globals, no I/O. */
 #include "decode/decode_priv.h"
+#include "util/jsonfast.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -143,7 +144,7 @@ json_t *decode_args_value(const char *s, size_t n)
     while (i < n && isspace((unsigned char)s[i]))
         i++;
     if (i < n && s[i] == '{') {
-        json_t *v = json_loadb(s, n, 0, NULL);
+        json_t *v = jsonfast_loadb(s, n, 0, NULL);
         if (json_is_object(v))
             return v;
         json_decref(v);

@@ -11,6 +11,7 @@
  * Framing sniffing is lenient: captured bodies from proxies or odd servers
  * often carry the wrong content-type, so the first bytes also decide. */
 #include "decode/decode_priv.h"
+#include "util/jsonfast.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -236,7 +237,7 @@ static void on_sse_event(void *ctx, const sse_event *ev)
     sse_ctx *sc = ctx;
     if (ev->data_len == 0 || strcmp(ev->data, "[DONE]") == 0)
         return;
-    json_t *doc = json_loadb(ev->data, ev->data_len, 0, NULL);
+    json_t *doc = jsonfast_loadb(ev->data, ev->data_len, 0, NULL);
     if (json_is_object(doc))
         dresp_document(sc->r, sc->ops, ev->event, doc, ev->offset);
     json_decref(doc);
@@ -257,7 +258,7 @@ static void decode_ndjson_body(dresp *r, const dec_api_ops *ops, const uint8_t *
         const uint8_t *nl = memchr(b + pos, '\n', n - pos);
         size_t end = nl ? (size_t)(nl - b) : n;
         if (end > pos) {
-            json_t *doc = json_loadb((const char *)b + pos, end - pos, 0, NULL);
+            json_t *doc = jsonfast_loadb((const char *)b + pos, end - pos, 0, NULL);
             if (json_is_object(doc))
                 dresp_document(r, ops, NULL, doc, pos);
             json_decref(doc);
@@ -277,16 +278,16 @@ static void decode_json_array_body(dresp *r, const dec_api_ops *ops, const uint8
             pos++;
         if (pos >= n || b[pos] == ']')
             return;
-        json_error_t err;
-        json_t *doc = json_loadb((const char *)b + pos, n - pos, JSON_DISABLE_EOF_CHECK, &err);
+        size_t used = 0;
+        json_t *doc = jsonfast_loadb_prefix((const char *)b + pos, n - pos, 0, &used, NULL);
         if (!doc)
             return;
         if (json_is_object(doc))
             dresp_document(r, ops, NULL, doc, pos);
         json_decref(doc);
-        if (err.position <= 0)
+        if (used == 0)
             return;
-        pos += (size_t)err.position;
+        pos += used;
     }
 }
 
@@ -329,7 +330,7 @@ static void decode_body(dresp *r, const dec_api_ops *ops, const http_msg *resp, 
         decode_json_array_body(r, ops, b, n, pos);
         return;
     }
-    json_t *doc = json_loadb((const char *)b + pos, n - pos, 0, NULL);
+    json_t *doc = jsonfast_loadb((const char *)b + pos, n - pos, 0, NULL);
     if (json_is_object(doc)) {
         r->cur_offset = pos;
         if (!ok)

@@ -8,6 +8,7 @@
 
 #include "events/clock.h"
 #include "events/ulid.h"
+#include "util/jsonfast.h"
 
 static void os_version(char *out, size_t n)
 {
@@ -94,8 +95,11 @@ json_t *event_new(const char *type, uint64_t ts_mono, const char *capture_method
 
 char *event_serialize(const json_t *ev, size_t *len)
 {
-    char *s = json_dumps(ev, JSON_COMPACT);
-    if (s && len)
-        *len = strlen(s);
+    char *s;
+    size_t n;
+    if (jsonfast_dump(ev, &s, &n) != 0)
+        return NULL;
+    if (len)
+        *len = n;
     return s;
 }

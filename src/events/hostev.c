@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "events/event.h"
+#include "events/secrets.h"
 #include "util/jsonu.h"
 
 #define FILENAME_MAX_ 512 /* as in host.bpf.c */
@@ -210,8 +211,11 @@ static json_t *exec_data(proc_cache *pc, const struct host_rec *r)
     json_t *args = json_array();
     const char *a = r->data + FILENAME_MAX_, *end = a + r->len2;
     while (a < end) {
-        size_t n = strnlen(a, (size_t)(end - a));
-        json_array_append_new(args, jsonu_string_lossy(a, n));
+        size_t n = strnlen(a, (size_t)(end - a)), mlen;
+        char *masked = secrets_mask(a, n, &mlen); /* curl -H "Authorization: Bearer ..." */
+        json_array_append_new(args, masked ? jsonu_string_lossy(masked, mlen)
+                                           : jsonu_string_lossy(a, n));
+        free(masked);
         a += n + 1;
     }
     json_object_set_new(d, "args", args);

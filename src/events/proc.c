@@ -277,10 +277,11 @@ uint32_t proc_cache_parent(proc_cache *pc, uint32_t pid)
     return read_stat("/proc", pid, &ppid, &start) == 0 ? ppid : 0;
 }
 
-static void add_ancestors(proc_cache *pc, proc_entry *e)
+/* [{pid, exe, name}] from pid up to init.  May reorganise the table (it
+ * reads ancestors into it), so callers look their own entry up again. */
+static json_t *ancestors_of(proc_cache *pc, uint32_t pid)
 {
     json_t *arr = json_array();
-    uint32_t pid = e->ppid;
     for (int depth = 0; depth < ANCESTORS_MAX && pid > 0; depth++) {
         proc_entry *a = entry_for(pc, pid);
         if (!a->obj)
@@ -297,14 +298,7 @@ static void add_ancestors(proc_cache *pc, proc_entry *e)
             break;
         pid = a->ppid;
     }
-    /* entry_for may have moved entries: find ours again */
-    proc_entry *self = &pc->v[slot_of(pc, e->pid)];
-    if (self->pid == e->pid && self->obj) {
-        json_object_set_new(self->obj, "ancestors", arr);
-        self->has_ancestors = 1;
-    } else {
-        json_decref(arr);
-    }
+    return arr;
 }
 
 json_t *proc_cache_get(proc_cache *pc, uint32_t pid)
@@ -312,16 +306,14 @@ json_t *proc_cache_get(proc_cache *pc, uint32_t pid)
     proc_entry *e = entry_for(pc, pid);
     if (!e->obj)
         load(e);
-    if (!e->has_ancestors) {
-        uint32_t self = e->pid;
-        add_ancestors(pc, e);
-        e = &pc->v[slot_of(pc, self)];
-        if (e->pid != self) { /* the table was cleared while walking: read again */
-            e = entry_for(pc, self);
-            load(e);
-            e->has_ancestors = 1;
-        }
-    }
+    if (e->has_ancestors)
+        return e->obj;
+    json_t *arr = ancestors_of(pc, e->ppid);
+    e = entry_for(pc, pid);
+    if (!e->obj)
+        load(e);
+    json_object_set_new(e->obj, "ancestors", arr);
+    e->has_ancestors = 1;
     return e->obj;
 }
 
