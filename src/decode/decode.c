@@ -444,7 +444,8 @@ void dreq_push(dreq *r, dmsg *m)
     if (!role && m->role)
         json_object_set_new(msg, "original_role", json_string(m->role));
     if (m->parts > 0) {
-        json_object_set_new(msg, "content", json_stringn(dbuf_str(&m->text), m->text.len));
+        /* parts of parsed JSON strings: valid UTF-8 already */
+        json_object_set_new(msg, "content", json_stringn_nocheck(dbuf_str(&m->text), m->text.len));
         json_object_set_new(msg, "content_length",
                             json_integer((json_int_t)decode_utf8_chars(m->text.p, m->text.len)));
     }

@@ -20,8 +20,11 @@ void dbuf_put(dbuf *b, const char *s, size_t n)
 {
     if (n == 0 || b->len >= DECODE_MAX_TEXT)
         return;
-    if (n > DECODE_MAX_TEXT - b->len)
+    if (n > DECODE_MAX_TEXT - b->len) {
         n = DECODE_MAX_TEXT - b->len;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--; /* cut on a character boundary: the text stays valid UTF-8 */
+    }
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + n + 1)

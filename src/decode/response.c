@@ -403,13 +403,14 @@ static void build_choices(dresp *r, json_t *data)
             continue;
         json_t *msg = json_object();
         json_object_set_new(msg, "role", json_string("assistant"));
-        json_object_set_new(msg, "content", json_stringn(dbuf_str(&c->text), c->text.len));
+        /* joined from parsed JSON strings: valid UTF-8 already */
+        json_object_set_new(msg, "content", json_stringn_nocheck(dbuf_str(&c->text), c->text.len));
         json_object_set_new(msg, "content_length",
                             json_integer((json_int_t)decode_utf8_chars(dbuf_str(&c->text), c->text.len)));
         if (c->thinking.len)
-            json_object_set_new(msg, "thinking", json_stringn(c->thinking.p, c->thinking.len));
+            json_object_set_new(msg, "thinking", json_stringn_nocheck(c->thinking.p, c->thinking.len));
         if (c->refusal.len)
-            json_object_set_new(msg, "refusal", json_stringn(c->refusal.p, c->refusal.len));
+            json_object_set_new(msg, "refusal", json_stringn_nocheck(c->refusal.p, c->refusal.len));
         json_t *ch = json_object();
         json_object_set_new(ch, "index", json_integer(i));
         json_object_set_new(ch, "message", msg);

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "events/event.h"
 #include "events/secrets.h"
+#include "util/fastrand.h"
 #include "util/jsonu.h"
 
 #define PENDING_MAX 1024
@@ -87,9 +87,9 @@ static void hex(const unsigned char *in, size_t n, char *out)
 
 static void random_span(char out[17])
 {
+    uint64_t v = fastrand64();
     unsigned char b[8];
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-        memset(b, 0x5a, sizeof(b));
+    memcpy(b, &v, sizeof(b));
     hex(b, sizeof(b), out);
 }
 

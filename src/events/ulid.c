@@ -1,11 +1,13 @@
 /* ulid.c: monotonic ULID generator (see ulid.h).  The 80 random bits come
- * from getrandom() once per millisecond; later ids in the same millisecond
- * add one to them, which keeps ids unique and ordered without a syscall per
- * event.  State is per thread, so threads need no lock. */
+ * from a per-thread generator seeded from getrandom() (util/fastrand) once
+ * per millisecond; later ids in the same millisecond add one to them, which
+ * keeps ids unique and ordered.  State is per thread, so threads need no
+ * lock. */
 #include "events/ulid.h"
 
 #include <string.h>
-#include <sys/random.h>
+
+#include "util/fastrand.h"
 
 static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -23,8 +25,9 @@ void ulid_new(char out[ULID_LEN + 1], uint64_t unix_ms)
 {
     if (unix_ms > last_ms) {
         last_ms = unix_ms;
-        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-            memset(rnd, 0, sizeof(rnd)); /* still unique: increments below */
+        uint64_t a = fastrand64(), b = fastrand64();
+        memcpy(rnd, &a, 8);
+        memcpy(rnd + 8, &b, 2);
         rnd[0] &= 0x7f;                 /* room to increment without overflow */
     } else {
         increment(rnd);
