@@ -445,11 +445,29 @@ static void show_value(const toml_value *v, char *buf, size_t n)
     free(out);
 }
 
+/* Raw environment or flag text for a one-line message: control characters
+ * escaped, at most 200 bytes. */
+static const char *show_text(const char *s, char *buf, size_t n)
+{
+    size_t o = 0;
+    for (; *s && o + 8 < n && o < 200; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n')
+            o += (size_t)snprintf(buf + o, n - o, "\\n");
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    snprintf(buf + o, n - o, "%s", *s ? "..." : "");
+    return buf;
+}
+
 __attribute__((format(printf, 5, 6)))
 static void bad_value(errbuf *e, const src *s, const char *key, const toml_value *v,
                       const char *fmt, ...)
 {
-    char msg[512], shown[200];
+    char msg[512], shown[240];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -460,10 +478,11 @@ static void bad_value(errbuf *e, const src *s, const char *key, const toml_value
         errf(e, "%s:%d: %s = %s: %s", s->path, v ? toml_line(v) : s->line, key, shown, msg);
         break;
     case CONFIG_FROM_ENV:
-        errf(e, "environment %s=%.200s: %s", s->name, s->text, msg);
+        errf(e, "environment %s=%s: %s", s->name, show_text(s->text, shown, sizeof(shown)),
+             msg);
         break;
     case CONFIG_FROM_FLAG:
-        errf(e, "%s %.200s: %s", s->name, s->text, msg);
+        errf(e, "%s %s: %s", s->name, show_text(s->text, shown, sizeof(shown)), msg);
         break;
     default:
         errf(e, "default of %s: %s", key, msg);     /* a schema bug; tests catch it */
@@ -1373,6 +1392,10 @@ static toml_doc *text_to_toml(const key_def *k, const char *text)
     }
     toml_error terr;
     toml_doc *d = toml_parse(buf, len, &terr);
+    if (d && toml_count(toml_doc_root(d)) != 1) {   /* text that adds lines of its own */
+        toml_doc_free(d);
+        d = NULL;
+    }
     if (!d) {                               /* not TOML: let the type check say why */
         free(buf);
         buf = NULL;
@@ -1593,6 +1616,9 @@ static void unknown(walker *w, const char *sec, const char *name, const toml_val
     char dym[160] = "";
     if (hint[0])
         snprintf(dym, sizeof(dym), " (did you mean '%s'?)", hint);
+    else if (strchr(name, '.'))
+        snprintf(dym, sizeof(dym), " (a quoted name with dots is one key: leave out the "
+                 "quotes)");
     if (toml_type_of(v) == TOML_TABLE || toml_type_of(v) == TOML_ARRAY)
         errf(w->e, "%s:%d: section '%s' is not known%s; valid %s: %s", w->path, toml_line(v),
              full, dym, *sec ? "keys" : "sections", valid);
@@ -1648,7 +1674,9 @@ static void walk_table(walker *w, const toml_value *t, const char *sec)
         const toml_value *v = toml_table_at(t, i, &name, &nlen);
         char full[256];
         int n = snprintf(full, sizeof(full), "%s%s%s", sec, *sec ? "." : "", name);
-        if (n < 0 || (size_t)n >= sizeof(full) || strlen(name) != nlen) {
+        /* A quoted key with a dot ("capture.max_capture" = 1) is one key,
+         * not a path: it matches nothing. */
+        if (n < 0 || (size_t)n >= sizeof(full) || strlen(name) != nlen || strchr(name, '.')) {
             unknown(w, sec, name, v);
             continue;
         }
@@ -1788,9 +1816,10 @@ static void env_webhooks(config *c, const char *var, const char *text, errbuf *e
     free(doc);
     const toml_value *v = d ? toml_table_get(toml_doc_root(d), "v") : NULL;
     if (!v || toml_type_of(v) != TOML_ARRAY) {
-        errf(e, "environment %s=%.200s: expected a TOML array of inline tables, e.g. "
+        char shown[240];
+        errf(e, "environment %s=%s: expected a TOML array of inline tables, e.g. "
              "[{ url = \"https://example.com/hook\", auth = \"bearer\", token = \"...\" }]",
-             var, text);
+             var, show_text(text, shown, sizeof(shown)));
         toml_doc_free(d);
         return;
     }

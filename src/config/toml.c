@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -907,12 +908,16 @@ static int digits_value(const char *q, const char *end, unsigned base, int allow
     return 0;
 }
 
+/* Floats are read in the C locale whatever the process's locale is. */
+static locale_t c_loc;
+static pthread_once_t c_loc_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void) { c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
 static locale_t c_locale(void)
 {
-    static locale_t loc;
-    if (!loc)
-        loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    return loc;
+    pthread_once(&c_loc_once, c_locale_init);
+    return c_loc;
 }
 
 /* Integers and floats with the shapes tomllib accepts.  Returns the value

@@ -379,10 +379,13 @@ static void test_error_unknown_keys(void **state)
     };
     load_err(text, NULL, 5, want);
 
-    const char *top = "max_capture = 1\n";
+    const char *top = "max_capture = 1\n"
+                      "\"capture.inbound\" = true\n";
     const char *want_top[] = {"%s:1: key 'max_capture' is not known (did you mean "
-                              "'capture.max_capture'?); valid sections: [capture]", NULL};
-    load_err(top, NULL, 1, want_top);
+                              "'capture.max_capture'?); valid sections: [capture]",
+                              "%s:2: key 'capture.inbound' is not known (a quoted name with "
+                              "dots is one key: leave out the quotes)", NULL};
+    load_err(top, NULL, 2, want_top);
 }
 
 static void test_error_bad_values(void **state)
@@ -480,7 +483,8 @@ static void test_error_environment(void **state)
 {
     (void)state;
     char *env[] = {"OISP_CAPTURE_MAX_CAPTUR=1M", "OISP_SINKS_KAFKA_KEY=partition",
-                   "OISP_HOST_FOO=1", "OISP_SINKS_WEBHOOK_URL=http://x", NULL};
+                   "OISP_HOST_FOO=1", "OISP_SINKS_WEBHOOK_URL=http://x",
+                   "OISP_REDACTION_PATTERNS=[]\nmode = 1", NULL};
     const char *want[] = {
         "environment OISP_CAPTURE_MAX_CAPTUR is not a known setting (did you mean "
         "OISP_CAPTURE_MAX_CAPTURE?)",
@@ -488,9 +492,11 @@ static void test_error_environment(void **state)
         "\"trace_id\"",
         "environment OISP_HOST_FOO is not a known setting; OISP_<SECTION>_<KEY> variables",
         "environment OISP_SINKS_WEBHOOK_URL: webhooks are set as a whole",
+        /* Text cannot smuggle in lines of its own. */
+        "environment OISP_REDACTION_PATTERNS=[]\\nmode = 1: expected an array of { name",
         NULL,
     };
-    load_err("", env, 4, want);
+    load_err("", env, 5, want);
 }
 
 static void test_errors_are_bounded(void **state)

@@ -237,8 +237,9 @@ static void test_limits(void **state)
     toml_error err;
     assert_null(toml_parse(doc, big, &err));
     assert_non_null(strstr(err.msg, "the limit is 1048576"));
-    doc[0] = '#';
-    assert_non_null(toml_parse(doc, big - 1, &err) ? (void *)1 : NULL);
+    toml_doc *at_limit = toml_parse(doc, big - 1, &err);
+    assert_non_null(at_limit);
+    toml_doc_free(at_limit);
     free(doc);
     toml_doc_free(toml_parse("", 0, NULL));
 }
@@ -256,12 +257,13 @@ static void test_hostile_input_never_crashes(void **state)
         toml_error err;
         toml_doc_free(toml_parse(text, i, &err));
     }
+    static const char pool[] = "[]{}=.,'\"#\n \\xu01e+-:_tfa\xc3\xa9";
     unsigned seed = 12345;
     char junk[256];
     for (int round = 0; round < 20000; round++) {
         size_t n = (size_t)(rand_r(&seed) % sizeof(junk));
         for (size_t i = 0; i < n; i++)
-            junk[i] = "[]{}=.,'\"#\n \\xu01e+-:_tfa\xc3\xa9"[rand_r(&seed) % 30];
+            junk[i] = pool[(size_t)rand_r(&seed) % (sizeof(pool) - 1)];
         toml_error err;
         toml_doc_free(toml_parse(junk, n, &err));
     }
