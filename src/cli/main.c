@@ -1,24 +1,50 @@
-/* main.c: the oisp-sensor command: dispatch to the subcommands. */
+/* main.c: the oisp-sensor command: a table of subcommands and a dispatch. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/analyze.h"
+#include "cli/configcmd.h"
+#include "cli/hostcmds.h"
 #include "cli/record.h"
 #include "cli/show.h"
+#include "cli/sinkcmds.h"
 #include "events/event.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("oisp-sensor %s (OISP %s)\n", OISP_SENSOR_VERSION, OISP_VERSION);
+    return 0;
+}
+
+static const command commands[] = {
+    {"record", cmd_record, "capture AI calls and host activity, write events (root)"},
+    {"show", cmd_show, "print recorded events for a person (-f follows)"},
+    {"analyze", cmd_analyze, "traces, inventory and costs over a JSONL file"},
+    {"config", cmd_config, "check a config file; show the effective configuration"},
+    {"dlq", cmd_dlq, "resend events a sink could not deliver (dlq replay FILE)"},
+    {"top", cmd_top, "live CPU, memory, disk, network and top processes"},
+    {"metrics", cmd_metrics, "host metrics once, as --json, or served for Prometheus"},
+    {"connections", cmd_connections, "TCP and UDP sockets with their processes, like ss -tunp"},
+    {"fanotify", cmd_fanotify, "watch (or guard) executions and writes under paths (root)"},
+    {"version", cmd_version, "print the version"},
+};
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: oisp-sensor COMMAND [options]\n"
-            "See every AI API call on this Linux host, captured from TLS plaintext with eBPF,\n"
-            "as OISP v0.1 events.\n"
-            "\n"
-            "commands:\n"
-            "  record     capture and write events (root)          oisp-sensor record -o events.jsonl\n"
-            "  show       print recorded events for a person       oisp-sensor show events.jsonl -f\n"
-            "  version    print the version\n"
-            "\n"
-            "`oisp-sensor COMMAND --help` describes each command.\n");
+    fprintf(f, "usage: oisp-sensor COMMAND [options]\n"
+               "See every AI API call on this Linux host, captured from TLS plaintext with eBPF,\n"
+               "and what AI agents then do on the host, as OISP v0.1 events.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n`oisp-sensor COMMAND --help` describes each command.\n");
 }
 
 int main(int argc, char **argv)
@@ -28,18 +54,15 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "record") == 0)
-        return cmd_record(argc - 1, argv + 1);
-    if (strcmp(cmd, "show") == 0)
-        return cmd_show(argc - 1, argv + 1);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("oisp-sensor %s (OISP %s)\n", OISP_SENSOR_VERSION, OISP_VERSION);
-        return 0;
-    }
+    if (strcmp(cmd, "--version") == 0)
+        return cmd_version(0, NULL);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
     }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "oisp-sensor: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
