@@ -1,7 +1,8 @@
 /* jsonfast_bench.c: load and dump throughput of src/util/jsonfast.c against
  * jansson on typical AI API bodies: a ~2 KB OpenAI chat request with tools,
- * a ~100 KB request with long multi-line content, and every JSON payload
- * under tests/data/decode (whole .json files, SSE data: and NDJSON lines).
+ * a ~100 KB request with long multi-line content, and the JSON payloads
+ * under tests/data/decode: whole .json files, SSE data: and NDJSON lines
+ * (streamed events, a few hundred bytes each), and both together.
  * Each case runs five rounds of 0.2 s per function and keeps the best; MB/s counts input
  * (JSON text) bytes, for dumps the compact text produced.
  *
@@ -146,7 +147,8 @@ static void add_lines(corpus *c, const char *buf, size_t len, int sse)
     }
 }
 
-static void load_fixtures(corpus *c, const char *dir)
+/* Whole .json bodies go to bodies, SSE data: and NDJSON lines to events. */
+static void load_fixtures(corpus *bodies, corpus *events, const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -158,7 +160,7 @@ static void load_fixtures(corpus *c, const char *dir)
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (e->d_type == DT_DIR) {
-            load_fixtures(c, path);
+            load_fixtures(bodies, events, path);
             continue;
         }
         int json = ends_with(path, ".json"), sse = ends_with(path, ".sse");
@@ -171,9 +173,9 @@ static void load_fixtures(corpus *c, const char *dir)
         size_t n = fread(buf, 1, sizeof buf, f);
         fclose(f);
         if (json)
-            corpus_add(c, buf, n);
+            corpus_add(bodies, buf, n);
         else
-            add_lines(c, buf, n, sse);
+            add_lines(events, buf, n, sse);
     }
     closedir(d);
 }
@@ -260,17 +262,21 @@ static void bench(const char *name, const corpus *c)
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "tests/data/decode";
-    corpus small = {0}, big = {0}, fix = {0};
+    corpus small = {0}, big = {0}, bodies = {0}, events = {0}, all = {0};
     char *s = chat_request(1200, 4);
     corpus_add(&small, s, strlen(s));
     free(s);
     s = chat_request(100000, 10);
     corpus_add(&big, s, strlen(s));
     free(s);
-    load_fixtures(&fix, dir);
+    load_fixtures(&bodies, &events, dir);
+    load_fixtures(&all, &all, dir);
     bench("openai chat request ~2 KB", &small);
     bench("request with long content ~100 KB", &big);
-    if (fix.n)
-        bench("tests/data/decode payloads", &fix);
+    if (all.n) {
+        bench("tests/data/decode: whole .json bodies", &bodies);
+        bench("tests/data/decode: SSE data: and NDJSON lines", &events);
+        bench("tests/data/decode: all of them", &all);
+    }
     return 0;
 }
