@@ -46,6 +46,9 @@ _Static_assert(sizeof(json_int_t) == 8, "jsonfast assumes a 64-bit json_int_t");
 
 /* ---- shared helpers ------------------------------------------------------ */
 
+/* For the per-value helpers the hot loops call from more than one place. */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
@@ -255,7 +258,7 @@ static int stack_push(parser *ps, json_t *container)
 
 /* Hands v (a new reference) to the innermost container, or makes it the
  * root.  The reference is consumed even on failure. */
-static inline __attribute__((always_inline)) int attach(parser *ps, json_t *v)
+static ALWAYS_INLINE int attach(parser *ps, json_t *v)
 {
     if (!v)
         return -1;
@@ -373,7 +376,7 @@ static const unsigned char *decode_escape(const unsigned char *p, const unsigned
 /* Reads the string whose opening quote has been consumed.  On success the
  * decoded bytes are at *s (in the input, or in sb when there were escapes),
  * *n long, and ps->p is past the closing quote. */
-static inline __attribute__((always_inline)) int scan_string(parser *ps, scratch *sb, const char **s, size_t *n)
+static ALWAYS_INLINE int scan_string(parser *ps, scratch *sb, const char **s, size_t *n)
 {
     const unsigned char *p = ps->p, *end = ps->end;
     const unsigned char *seg = p; /* start of the bytes not yet copied to sb */
@@ -815,7 +818,7 @@ static size_t escape_byte(unsigned c, char *d)
  * up to 7, hence STORE_SLACK.  Escapes reserve their extra. */
 #define STORE_SLACK 8
 
-static inline __attribute__((always_inline)) int dump_string(outbuf *o, const char *str, size_t n)
+static ALWAYS_INLINE int dump_string(outbuf *o, const char *str, size_t n)
 {
     const unsigned char *p = (const unsigned char *)str, *end = p + n;
     if (out_reserve(o, n + 2 + STORE_SLACK))
@@ -897,7 +900,15 @@ static inline __attribute__((always_inline)) int dump_string(outbuf *o, const ch
     return 0;
 }
 
-static char *u64_digits(uint64_t u, char *e);
+/* Writes the decimal digits of u ending just before e; returns the start. */
+static char *u64_digits(uint64_t u, char *e)
+{
+    do {
+        *--e = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    return e;
+}
 
 static int dump_integer(outbuf *o, json_int_t v)
 {
@@ -907,16 +918,6 @@ static int dump_integer(outbuf *o, json_int_t v)
     if (v < 0)
         *--s = '-';
     return out_put(o, s, (size_t)(e - s));
-}
-
-/* Writes the decimal digits of u ending just before e; returns the start. */
-static char *u64_digits(uint64_t u, char *e)
-{
-    do {
-        *--e = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    return e;
 }
 
 /* The 17 significant digits "%.17g" prints for v > 0, as an integer D in
