@@ -76,11 +76,72 @@ unit: $(TESTS)
 e2e: all
 	bash tests/e2e/run.sh
 
-check: unit e2e
+# Everything: unit tests (plain and sanitized), every end-to-end suite and
+# short fuzz runs; one summary line at the end (tests/run_all.sh).
+check: all unit-build
+	bash tests/run_all.sh
 
 clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+# Quality targets (sanitizers, fuzzing, load, soak, benchmarks) live in mk/.
+-include mk/*.mk
 .PHONY: all run test unit unit-build e2e check clean
 .SECONDARY:
+
+# ---------------------------------------------------------------------------
+# Installation and packages (packaging/, man/, completions/).
+# `make install` puts the sensor in FHS paths below $(DESTDIR); an existing
+# $(SYSCONFDIR)/oisp/config.toml is never overwritten.  Run as root with no
+# DESTDIR it also creates the `oisp` system user and gives it the state and
+# log directories.  `make deb` / `make rpm` build build/*.deb and build/*.rpm
+# from the built binary (packaging/build-deb.sh, packaging/build-rpm.sh).
+PREFIX        ?= /usr
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+BINDIR        ?= $(PREFIX)/bin
+MANDIR        ?= $(PREFIX)/share/man
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+
+install: $(BUILD)/oisp-sensor
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)/oisp
+	install -m 0755 $(BUILD)/oisp-sensor $(DESTDIR)$(BINDIR)/oisp-sensor
+	sed -e 's|/usr/bin/oisp-sensor|$(BINDIR)/oisp-sensor|g' -e 's|/etc/oisp/|$(SYSCONFDIR)/oisp/|g' \
+		-e 's|/var/lib/oisp|$(LOCALSTATEDIR)/lib/oisp|g' -e 's|/var/log/oisp|$(LOCALSTATEDIR)/log/oisp|g' \
+		packaging/oisp-sensor.service > $(DESTDIR)$(UNITDIR)/oisp-sensor.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/oisp-sensor.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/oisp-sensor.service.tmp $(DESTDIR)$(UNITDIR)/oisp-sensor.service
+	install -m 0644 packaging/oisp-sensor.sysusers $(DESTDIR)$(SYSUSERSDIR)/oisp-sensor.conf
+	gzip -9n -c man/oisp-sensor.1 > $(DESTDIR)$(MANDIR)/man1/oisp-sensor.1.gz
+	chmod 0644 $(DESTDIR)$(MANDIR)/man1/oisp-sensor.1.gz
+	install -m 0644 completions/oisp-sensor.bash $(DESTDIR)$(BASHCOMPDIR)/oisp-sensor
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/oisp/config.toml ]; then \
+		echo "keeping the existing $(DESTDIR)$(SYSCONFDIR)/oisp/config.toml (the new default is $(DESTDIR)$(SYSCONFDIR)/oisp/config.toml.default)"; \
+		install -m 0640 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/oisp/config.toml.default; \
+	else \
+		install -m 0640 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/oisp/config.toml; \
+	fi
+	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/oisp $(DESTDIR)$(LOCALSTATEDIR)/log/oisp
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		sh packaging/oisp-user.sh $(SYSCONFDIR) $(LOCALSTATEDIR); \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/oisp-sensor $(DESTDIR)$(UNITDIR)/oisp-sensor.service \
+		$(DESTDIR)$(SYSUSERSDIR)/oisp-sensor.conf $(DESTDIR)$(MANDIR)/man1/oisp-sensor.1.gz \
+		$(DESTDIR)$(BASHCOMPDIR)/oisp-sensor $(DESTDIR)$(SYSCONFDIR)/oisp/config.toml.default
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/oisp, $(DESTDIR)$(LOCALSTATEDIR)/lib/oisp, $(DESTDIR)$(LOCALSTATEDIR)/log/oisp and the oisp user; remove them by hand if they are no longer wanted"
+
+deb: $(BUILD)/oisp-sensor
+	BUILD=$(BUILD) packaging/build-deb.sh
+
+rpm: $(BUILD)/oisp-sensor
+	BUILD=$(BUILD) packaging/build-rpm.sh
+
+.PHONY: install uninstall deb rpm

@@ -24,7 +24,8 @@
 const volatile __u64 max_capture = TLS_MAX_CAPTURE_DEFAULT;
 const volatile __u64 wake_bytes = 4 << 20;
 const volatile __u32 self_tgid = 0;
-const volatile bool filter_on = false;
+/* .bss, not .rodata: SIGHUP may turn the pid/comm filter on or off */
+volatile bool filter_on = false;
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -130,7 +130,6 @@ static int load_bpf(capture *c, const capture_opts *o, char *err, size_t errlen)
     c->skel->rodata->max_capture = o->max_capture;
     c->skel->rodata->wake_bytes = o->ring_bytes / 4;
     c->skel->rodata->self_tgid = (uint32_t)getpid();
-    c->skel->rodata->filter_on = o->npids || o->ncomms;
     bpf_map__set_max_entries(c->skel->maps.events, (uint32_t)o->ring_bytes);
     int e = tls_bpf__load(c->skel);
     if (e) {
@@ -145,23 +144,42 @@ static int load_bpf(capture *c, const capture_opts *o, char *err, size_t errlen)
     return 0;
 }
 
-static int set_filters(capture *c, const capture_opts *o, char *err, size_t errlen)
+static void clear_map(struct bpf_map *m, size_t key_size)
+{
+    char key[64], next[64];
+    while (bpf_map__get_next_key(m, NULL, next, key_size) == 0) {
+        memcpy(key, next, key_size);
+        bpf_map__delete_elem(m, key, key_size, 0);
+    }
+}
+
+int capture_set_filters(capture *c, const uint32_t *pids, size_t npids, const char *const *comms,
+                        size_t ncomms, char *err, size_t errlen)
 {
     uint8_t one = 1;
-    for (size_t i = 0; i < o->npids; i++)
-        if (bpf_map__update_elem(c->skel->maps.pid_filter, &o->pids[i], sizeof(uint32_t), &one, 1, 0)) {
+    c->skel->bss->filter_on = false; /* everything passes while the maps change */
+    clear_map(c->skel->maps.pid_filter, sizeof(uint32_t));
+    clear_map(c->skel->maps.comm_filter, 16);
+    for (size_t i = 0; i < npids; i++)
+        if (bpf_map__update_elem(c->skel->maps.pid_filter, &pids[i], sizeof(uint32_t), &one, 1, 0)) {
             snprintf(err, errlen, "pid filter: %s", strerror(errno));
             return -1;
         }
-    for (size_t i = 0; i < o->ncomms; i++) {
+    for (size_t i = 0; i < ncomms; i++) {
         char comm[16] = {0};
-        strncpy(comm, o->comms[i], sizeof(comm) - 1);
+        strncpy(comm, comms[i], sizeof(comm) - 1);
         if (bpf_map__update_elem(c->skel->maps.comm_filter, comm, sizeof(comm), &one, 1, 0)) {
             snprintf(err, errlen, "comm filter: %s", strerror(errno));
             return -1;
         }
     }
+    c->skel->bss->filter_on = npids || ncomms;
     return 0;
+}
+
+static int set_filters(capture *c, const capture_opts *o, char *err, size_t errlen)
+{
+    return capture_set_filters(c, o->pids, o->npids, o->comms, o->ncomms, err, errlen);
 }
 
 static int attach_tracepoints(capture *c, char *err, size_t errlen)

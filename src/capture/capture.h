@@ -51,6 +51,10 @@ capture *capture_open(const capture_opts *o, const capture_handler *h, char *err
  * number of records handled, or a negative errno. */
 int capture_poll(capture *c, int timeout_ms);
 
+/* Replaces the pid/comm capture filter (none: capture every process). */
+int capture_set_filters(capture *c, const uint32_t *pids, size_t npids, const char *const *comms,
+                        size_t ncomms, char *err, size_t errlen);
+
 /* Sums the per-CPU counters of the BPF side (indexes: enum tls_counter). */
 void capture_read_counters(capture *c, uint64_t out[TLS_CNT_MAX]);
 

@@ -3,6 +3,9 @@
 #include "capture/targets.h"
 
 #include <bpf/libbpf.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <sys/sysmacros.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,3 +190,51 @@ int targets_consider(targets *t, const char *path, dev_t dev, ino_t ino, uint32_
 
 size_t targets_count(const targets *t) { return t->n; }
 const target *targets_get(const targets *t, size_t i) { return i < t->n ? &t->v[i] : NULL; }
+
+/* Processes that map (dev, ino), from /proc/PID/maps ("... fd:01 1234 /path"). */
+static json_t *pids_mapping(dev_t dev, ino_t ino)
+{
+    json_t *pids = json_array();
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    char want[64];
+    snprintf(want, sizeof(want), " %02x:%02x %lu ", major(dev), minor(dev), (unsigned long)ino);
+    while (d && (de = readdir(d)) && json_array_size(pids) < 1000) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        char path[288], line[512];
+        snprintf(path, sizeof(path), "/proc/%s/maps", de->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        while (fgets(line, sizeof(line), f))
+            if (strstr(line, want)) {
+                json_array_append_new(pids, json_integer(atoi(de->d_name)));
+                break;
+            }
+        fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return pids;
+}
+
+json_t *targets_to_json(const targets *t, int with_pids)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < t->n; i++) {
+        const target *tg = &t->v[i];
+        json_t *sites = json_array();
+        for (size_t j = 0; j < tg->plan.n; j++)
+            json_array_append_new(sites, json_pack("{s:s,s:I,s:b}", "what", tg->plan.sites[j].what,
+                                                   "offset", (json_int_t)tg->plan.sites[j].file_offset,
+                                                   "emulated", tg->plan.sites[j].emulated));
+        json_t *o = json_pack("{s:s,s:s,s:o,s:i,s:i}", "path", tg->path, "version", tg->plan.version,
+                              "sites", sites, "slow_sites", tg->plan.slow, "first_pid",
+                              (int)tg->first_pid);
+        if (with_pids)
+            json_object_set_new(o, "pids", pids_mapping(tg->dev, tg->ino));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}

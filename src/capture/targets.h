@@ -5,6 +5,7 @@
 #ifndef OISP_CAPTURE_TARGETS_H
 #define OISP_CAPTURE_TARGETS_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,6 +37,9 @@ int targets_consider(targets *t, const char *path, dev_t dev, ino_t ino, uint32_
                      char *errbuf, size_t errlen);
 
 size_t targets_count(const targets *t);
+/* [{path, version, sites[], slow_sites, first_pid, pids[]}]; with_pids scans
+ * /proc for the processes mapping each file (slow: for `status`). */
+json_t *targets_to_json(const targets *t, int with_pids);
 const target *targets_get(const targets *t, size_t i);
 
 #endif

@@ -8,6 +8,7 @@
 #include "cli/record.h"
 #include "cli/show.h"
 #include "cli/sinkcmds.h"
+#include "cli/status.h"
 #include "events/event.h"
 
 typedef struct command {
@@ -26,6 +27,7 @@ static int cmd_version(int argc, char **argv)
 
 static const command commands[] = {
     {"record", cmd_record, "capture AI calls and host activity, write events (root)"},
+    {"status", cmd_status, "a running sensor's counters: events, drops, sinks, probes"},
     {"show", cmd_show, "print recorded events for a person (-f follows)"},
     {"analyze", cmd_analyze, "traces, inventory and costs over a JSONL file"},
     {"config", cmd_config, "check a config file; show the effective configuration"},

@@ -3,6 +3,7 @@
 #include "events/pipeline.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,16 @@ struct pipeline {
     hostev *hev;
     json_t *host;
     pipeline_stats st;
+    uint64_t by_type[32]; /* indexes: event_types[] */
+    pthread_rwlock_t sinks_lock; /* emit reads o.sinks; reload swaps it */
 };
+
+static const char *const event_types[] = {
+    "ai.request", "ai.response", "agent.tool_call", "agent.tool_result", "process.exec",
+    "process.exit", "process.fork", "file.open", "file.write", "file.delete", "file.rename",
+    "network.connect", "network.accept", "other",
+};
+#define NTYPES (sizeof(event_types) / sizeof(event_types[0]))
 
 #define TOOL_CALL_MAX_AGE_NS (600ull * 1000000000ull) /* unanswered calls are forgotten */
 
@@ -76,10 +86,46 @@ static json_t *process_block(pipeline *p, uint32_t pid, uint32_t tid)
     return proc;
 }
 
+static void count_type(pipeline *p, const json_t *ev)
+{
+    const char *t = json_string_value(json_object_get(ev, "event_type"));
+    size_t i = 0;
+    while (i < NTYPES - 1 && (!t || strcmp(t, event_types[i]) != 0))
+        i++;
+    __atomic_fetch_add(&p->by_type[i], 1, __ATOMIC_RELAXED);
+}
+
 static void emit(pipeline *p, json_t *ev)
 {
+    count_type(p, ev);
+    pthread_rwlock_rdlock(&p->sinks_lock);
     sink_set_emit(p->o.sinks, ev);
+    pthread_rwlock_unlock(&p->sinks_lock);
     json_decref(ev);
+}
+
+sink_set *pipeline_swap_sinks(pipeline *p, sink_set *ss)
+{
+    pthread_rwlock_wrlock(&p->sinks_lock);
+    sink_set *old = p->o.sinks;
+    p->o.sinks = ss;
+    pthread_rwlock_unlock(&p->sinks_lock);
+    return old;
+}
+
+void pipeline_set_inbound(pipeline *p, int inbound) { p->o.inbound = inbound; }
+
+void pipeline_emit(pipeline *p, json_t *ev) { emit(p, ev); }
+
+json_t *pipeline_event_counts(const pipeline *p)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < NTYPES; i++) {
+        uint64_t n = __atomic_load_n(&p->by_type[i], __ATOMIC_RELAXED);
+        if (n)
+            json_object_set_new(o, event_types[i], json_integer((json_int_t)n));
+    }
+    return o;
 }
 
 static void emit_cb(void *ctx, json_t *ev) { emit(ctx, ev); }
@@ -185,6 +231,7 @@ pipeline *pipeline_new(const pipeline_opts *o)
     if (!p)
         return NULL;
     p->o = *o;
+    pthread_rwlock_init(&p->sinks_lock, NULL);
     conn_limits lim;
     conn_limits_default(&lim);
     conn_table_cb cb = {.ctx = p, .on_request = on_request, .on_exchange = on_exchange,

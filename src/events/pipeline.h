@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "sinks/sink.h"
 
 struct host_rec;
@@ -57,6 +59,15 @@ typedef struct pipeline_stats {
     uint64_t tool_calls, tool_results, host_linked; /* agent correlation */
 } pipeline_stats;
 void pipeline_get_stats(const pipeline *p, pipeline_stats *out);
+/* Events written so far, by type: {"ai.request": N, ...} (thread-safe). */
+json_t *pipeline_event_counts(const pipeline *p);
+/* Replaces the sink set (reload); returns the old one for the caller to
+ * drain and close.  Events emitted after the call go to the new set. */
+sink_set *pipeline_swap_sinks(pipeline *p, sink_set *ss);
+void pipeline_set_inbound(pipeline *p, int inbound);
+/* Emits an event built elsewhere (host monitors); takes the reference.
+ * Thread-safe. */
+void pipeline_emit(pipeline *p, json_t *ev);
 struct conn_table;
 const struct conn_table *pipeline_conns(const pipeline *p);
 
