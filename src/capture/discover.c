@@ -35,8 +35,10 @@ void discover_lib_dirs(targets *t, discover_err_fn err, void *ctx)
         glob_t g;
         if (glob(lib_globs[i], 0, NULL, &g) != 0)
             continue;
-        for (size_t j = 0; j < g.gl_pathc; j++)
-            consider(t, g.gl_pathv[j], 0, err, ctx);
+        for (size_t j = 0; j < g.gl_pathc; j++) {
+            char real[4096]; /* libssl.so -> libssl.so.3: name the file itself */
+            consider(t, realpath(g.gl_pathv[j], real) ? real : g.gl_pathv[j], 0, err, ctx);
+        }
         globfree(&g);
     }
 }

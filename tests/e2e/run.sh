@@ -70,7 +70,9 @@ start_sensor() {                             # start_sensor [ARGS...]: record, w
     if [ ! -x "$SENSOR" ]; then note "no sensor binary at $SENSOR (run make)"; return; fi
     # Background jobs of a script start with SIGINT ignored; give the sensor the default back,
     # as it has when started from a terminal.
-    env --default-signal=INT "$SENSOR" record -o "$dir/events.jsonl" "$@" 2>"$dir/sensor.log" &
+    local out=(-o "$dir/events.jsonl")
+    if [ "${1:-}" = --config ]; then out=(); fi   # the config file names the output
+    env --default-signal=INT "$SENSOR" record "${out[@]}" "$@" 2>"$dir/sensor.log" &
     sensor_pid=$!
     if ! wait_for "$READY_TIMEOUT" sensor_ready; then
         note "sensor printed no ready line within ${READY_TIMEOUT}s"
@@ -254,6 +256,38 @@ o_noise() {
     report "$dir/check.txt"
 }
 
+p_reload() {
+    # issue 5: SIGHUP switches the output while traffic flows (no event lost, none twice);
+    # a bad config on SIGHUP keeps the running one
+    setup p_reload
+    printf '[output.jsonl]\npath = "%s"\n' "$dir/a.jsonl" >"$dir/config.toml"
+    start_sensor --config "$dir/config.toml"
+    [ -z "$why" ] || { finish 0; return; }
+    PYTHONPATH=$CLIENTS timeout 120 "$PY" $CLIENTS/py_loop.py 40 0.1 >>"$dir/clients.log" 2>&1 &
+    client_pid=$!
+    sleep 1.5
+    printf '[output.jsonl]\npath = "%s"\n' "$dir/b.jsonl" >"$dir/config.toml"
+    kill -HUP "$sensor_pid"
+    sleep 1.5
+    printf '[output.jsonl]\npath = "%s"\nnot_a_key = 1\n' "$dir/c.jsonl" >"$dir/config.toml"
+    kill -HUP "$sensor_pid"
+    wait "$client_pid" || note "client failed: $(tail -n1 "$dir/clients.log")"
+    client_pid=
+    sleep 0.5
+    [ -z "$sensor_pid" ] || stop_sensor
+    grep -q "reload failed, keeping the running configuration" "$dir/sensor.log" ||
+        note "no 'reload failed' message for the bad config"
+    [ -e "$dir/c.jsonl" ] && note "the bad config was applied (c.jsonl exists)"
+    [ -s "$dir/a.jsonl" ] || note "nothing was written before the reload"
+    [ -s "$dir/b.jsonl" ] || note "nothing was written after the reload"
+    (umask 077; cat "$dir/a.jsonl" "$dir/b.jsonl" >"$dir/events.jsonl" 2>/dev/null)
+    for f in a b; do
+        [ "$(stat -c %a "$dir/$f.jsonl" 2>/dev/null)" = 600 ] || note "$f.jsonl is not mode 0600"
+    done
+    sensor_pid=
+    finish 40
+}
+
 output_checks() {
     local files=() f
     for f in "$WORK"/*/events.jsonl; do [ -e "$f" ] && files+=("$f"); done
@@ -280,7 +314,7 @@ if [ ! -d $E2E/node_modules ]; then
     (cd $E2E && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "e2e: npm ci failed" >&2
 fi
 for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting \
-         i_inbound l_comm_filter m_over_cap n_agent o_noise; do
+         i_inbound l_comm_filter m_over_cap n_agent o_noise p_reload; do
     wanted $s && $s
 done
 [ "$NO_SENSOR" = 1 ] || output_checks
