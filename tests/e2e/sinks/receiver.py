@@ -19,7 +19,9 @@ answer (its events are NOT recorded: the sender timed out, so it will
 resend); after that every request succeeds.  Accepted events are appended
 to DIR/events.jsonl, one per line.
 
-Both bind port 0 and write the port to --port-file when ready.
+Both bind port 0 and write the port to --port-file when ready.  With
+--discard (benchmarks) they acknowledge every request without checking or
+keeping it.
 """
 import argparse
 import gzip
@@ -122,6 +124,7 @@ class State:
         self.args = args
         self.lock = threading.Lock()
         self.count = 0
+        self.discarded = 0
         os.makedirs(args.out, exist_ok=True)
 
     def append(self, name, lines):
@@ -135,6 +138,7 @@ def make_handler(state):
 
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes
 
         def log_message(self, *a):
             pass
@@ -157,6 +161,11 @@ def make_handler(state):
                 state.count += 1
                 n = state.count
             body = self.read_body()
+            if args.discard:  # benchmarks: acknowledge, count, keep nothing
+                with state.lock:
+                    state.discarded += body.count(b"observedTimeUnixNano") if args.mode == "otlp" \
+                        else (body.count(b"\n") if body.endswith(b"\n") else body.count(b'"event_id"'))
+                return self.reply(200)
             if args.mode == "otlp":
                 return self.otlp(body, n)
             return self.webhook(body, n)
@@ -227,6 +236,7 @@ def main():
     p.add_argument("--hang", type=float, default=3.0)
     p.add_argument("--faults", type=int, default=0)
     p.add_argument("--expect-auth", default="")
+    p.add_argument("--discard", action="store_true", help="acknowledge without checking or keeping")
     p.add_argument("--lifetime", type=float, default=300.0, help="exit after this many seconds")
     args = p.parse_args()
     state = State(args)
