@@ -99,7 +99,6 @@ clean:
 # from the built binary (packaging/build-deb.sh, packaging/build-rpm.sh).
 PREFIX        ?= /usr
 SYSCONFDIR    ?= /etc
-LOCALSTATEDIR ?= /var
 BINDIR        ?= $(PREFIX)/bin
 MANDIR        ?= $(PREFIX)/share/man
 UNITDIR       ?= $(PREFIX)/lib/systemd/system
@@ -111,7 +110,6 @@ install: $(BUILD)/oisp-sensor
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)/oisp
 	install -m 0755 $(BUILD)/oisp-sensor $(DESTDIR)$(BINDIR)/oisp-sensor
 	sed -e 's|/usr/bin/oisp-sensor|$(BINDIR)/oisp-sensor|g' -e 's|/etc/oisp/|$(SYSCONFDIR)/oisp/|g' \
-		-e 's|/var/lib/oisp|$(LOCALSTATEDIR)/lib/oisp|g' -e 's|/var/log/oisp|$(LOCALSTATEDIR)/log/oisp|g' \
 		packaging/oisp-sensor.service > $(DESTDIR)$(UNITDIR)/oisp-sensor.service.tmp
 	chmod 0644 $(DESTDIR)$(UNITDIR)/oisp-sensor.service.tmp
 	mv $(DESTDIR)$(UNITDIR)/oisp-sensor.service.tmp $(DESTDIR)$(UNITDIR)/oisp-sensor.service
@@ -125,9 +123,9 @@ install: $(BUILD)/oisp-sensor
 	else \
 		install -m 0640 packaging/config.toml $(DESTDIR)$(SYSCONFDIR)/oisp/config.toml; \
 	fi
-	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/oisp $(DESTDIR)$(LOCALSTATEDIR)/log/oisp
+	install -d -m 0750 $(DESTDIR)/var/lib/oisp $(DESTDIR)/var/log/oisp
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
-		sh packaging/oisp-user.sh $(SYSCONFDIR) $(LOCALSTATEDIR); \
+		sh packaging/oisp-user.sh $(SYSCONFDIR); \
 		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
 	fi
 
@@ -136,7 +134,7 @@ uninstall:
 		$(DESTDIR)$(SYSUSERSDIR)/oisp-sensor.conf $(DESTDIR)$(MANDIR)/man1/oisp-sensor.1.gz \
 		$(DESTDIR)$(BASHCOMPDIR)/oisp-sensor $(DESTDIR)$(SYSCONFDIR)/oisp/config.toml.default
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
-	@echo "kept $(DESTDIR)$(SYSCONFDIR)/oisp, $(DESTDIR)$(LOCALSTATEDIR)/lib/oisp, $(DESTDIR)$(LOCALSTATEDIR)/log/oisp and the oisp user; remove them by hand if they are no longer wanted"
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/oisp, $(DESTDIR)/var/lib/oisp, $(DESTDIR)/var/log/oisp and the oisp user; remove them by hand if they are no longer wanted"
 
 deb: $(BUILD)/oisp-sensor
 	BUILD=$(BUILD) packaging/build-deb.sh
