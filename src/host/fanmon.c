@@ -164,6 +164,64 @@ struct fanmon {
 static void count(fanmon *fm, int which) { atomic_fetch_add(&fm->c[which], 1); }
 
 /* ------------------------------------------------------------------------ */
+/* Fork safety.  A child forked by this process (system(), a helper) would
+ * inherit the fanotify fd until it execs.  If the monitor then died, or
+ * the child itself raised a permission event, that copy would keep the
+ * group alive with nobody reading it, and every process touching the
+ * marked paths would wait forever.  So every child closes the groups
+ * right after fork, before it can do anything else. */
+
+#define MAX_GROUPS 16
+static int group_fds[MAX_GROUPS];   /* under groups_mu; -1 = free */
+static pthread_mutex_t groups_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* fork() holds groups_mu from before the fork until after it, so a group
+ * is never closed by its owner while a child is being made with a copy. */
+static void groups_lock(void) { pthread_mutex_lock(&groups_mu); }
+static void groups_unlock(void) { pthread_mutex_unlock(&groups_mu); }
+
+static void close_groups_in_child(void)
+{
+    for (int i = 0; i < MAX_GROUPS; i++)
+        if (group_fds[i] >= 0)
+            close(group_fds[i]);
+    pthread_mutex_unlock(&groups_mu);
+}
+
+static void install_atfork(void)
+{
+    for (int i = 0; i < MAX_GROUPS; i++)
+        group_fds[i] = -1;
+    pthread_atfork(groups_lock, groups_unlock, close_groups_in_child);
+}
+
+static int register_group(int fd)
+{
+    pthread_once(&atfork_once, install_atfork);
+    int rc = -1;
+    pthread_mutex_lock(&groups_mu);
+    for (int i = 0; i < MAX_GROUPS && rc; i++)
+        if (group_fds[i] < 0) {
+            group_fds[i] = fd;
+            rc = 0;
+        }
+    pthread_mutex_unlock(&groups_mu);
+    return rc;
+}
+
+/* Closes a registered group fd (never while a fork is copying it). */
+static void close_group(int fd)
+{
+    pthread_mutex_lock(&groups_mu);
+    for (int i = 0; i < MAX_GROUPS; i++)
+        if (group_fds[i] == fd)
+            group_fds[i] = -1;
+    close(fd);
+    pthread_mutex_unlock(&groups_mu);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Pure helpers. */
 
 int fanmon_mode_parse(const char *s, fanmon_mode *mode)
@@ -863,7 +921,7 @@ static void release(fanmon *fm)
     free(fm->hbuf);
     json_decref(fm->host);
     if (fm->fan >= 0)
-        close(fm->fan);
+        close_group(fm->fan);
     if (fm->wake >= 0)
         close(fm->wake);
     pthread_mutex_destroy(&fm->mu);
@@ -982,6 +1040,12 @@ fanmon *fanmon_start(const fanmon_config *cfg, char *err, size_t errlen)
                  errno == EPERM ? " (needs root / CAP_SYS_ADMIN)" : "");
         goto fail;
     }
+    if (register_group(fm->fan) != 0) { /* before any mark: children must not hold it */
+        snprintf(err, errlen, "too many fanotify monitors in this process");
+        close(fm->fan);
+        fm->fan = -1;
+        goto fail;
+    }
     unsigned flags = FAN_MARK_ADD | (cfg->filesystem_marks ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT);
     uint64_t mask = mark_mask(fm);
     for (size_t i = 0; i < fm->npaths; i++)
@@ -1049,7 +1113,7 @@ void fanmon_stop(fanmon *fm)
         }
     }
     if (fm->fan >= 0) {
-        close(fm->fan);
+        close_group(fm->fan);
         fm->fan = -1;
     }
     atomic_fetch_add(&fm->c[C_STOP_DROPPED], fm->nq_len + fm->pq_len);

@@ -30,6 +30,8 @@
  *     within the timeout (1 s), so a stalled decision never hangs the host;
  *   - when the pending table is full, requests are allowed at once (counted);
  *   - FAN_Q_OVERFLOW is counted;
+ *   - a child forked by this process closes the fanotify fd at once
+ *     (pthread_atfork), so no copy can keep an unread group alive;
  *   - the monitor opens no file under its marks and its own I/O is never
  *     waited on (hashing reads the event fd; logging by the callback from
  *     this process raises only own-pid events, which are not judged).
