@@ -431,6 +431,9 @@ static void draw_top(const metrics_snapshot *m, int rows, int cols, int tty)
     used += 2;
     int room = rows - used - 2;
     size_t ncpu_rows = m->ntop_cpu, nrss = 0;
+    int half = (room - 2) / 2; /* leave the other half to the memory list */
+    if (half > 0 && (int)ncpu_rows > half)
+        ncpu_rows = (size_t)half;
     if (room < (int)ncpu_rows)
         ncpu_rows = room > 0 ? (size_t)room : 0;
     for (size_t i = 0; i < ncpu_rows; i++) {
