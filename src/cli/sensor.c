@@ -86,7 +86,7 @@ static void say(const sensor *s, const char *fmt, ...)
 
 /* ---- configuration ---- */
 
-static int load_config(const sensor_args *a, config *out, char *err, size_t errlen)
+int sensor_load_config(const sensor_args *a, config *out, char *err, size_t errlen)
 {
     config c;
     if (config_load(&c, a->config_path, a->environ, err, errlen) != 0)
@@ -394,7 +394,7 @@ static void reload(sensor *s)
 {
     char err[4096];
     config n;
-    if (load_config(s->args, &n, err, sizeof(err)) != 0) {
+    if (sensor_load_config(s->args, &n, err, sizeof(err)) != 0) {
         s->reload_errors++;
         fprintf(stderr, "oisp-sensor: reload failed, keeping the running configuration:\n%s\n", err);
         return;
@@ -535,7 +535,7 @@ static void sensor_close(sensor *s)
 
 static int start(sensor *s, char *err, size_t errlen)
 {
-    if (load_config(s->args, &s->cfg, err, errlen) != 0)
+    if (sensor_load_config(s->args, &s->cfg, err, errlen) != 0)
         return -1;
     if (capture_check_privileges(err, errlen))
         return -1;

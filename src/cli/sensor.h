@@ -25,6 +25,11 @@ typedef struct sensor_args {
     int verbose, quiet;
 } sensor_args;
 
+struct config;
+/* The configuration a's file, environment and settings give, validated.
+ * 0, or -1 with the errors in err. */
+int sensor_load_config(const sensor_args *a, struct config *out, char *err, size_t errlen);
+
 /* Runs until SIGINT/SIGTERM; returns the exit status. */
 int sensor_run(const sensor_args *a);
 
