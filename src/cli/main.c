@@ -4,6 +4,7 @@
 
 #include "cli/analyze.h"
 #include "cli/configcmd.h"
+#include "cli/diag.h"
 #include "cli/hostcmds.h"
 #include "cli/record.h"
 #include "cli/show.h"
@@ -31,6 +32,9 @@ static const command commands[] = {
     {"show", cmd_show, "print recorded events for a person (-f follows)"},
     {"analyze", cmd_analyze, "traces, inventory and costs over a JSONL file"},
     {"config", cmd_config, "check a config file; show the effective configuration"},
+    {"check", cmd_check, "can this host run the sensor? PASS/WARN/FAIL per requirement, with fixes"},
+    {"diagnose", cmd_diagnose, "which TLS library a process uses, and whether we can attach (--pid N)"},
+    {"ssl-info", cmd_ssl_info, "every TLS library and TLS-carrying binary on the host and in processes"},
     {"dlq", cmd_dlq, "resend events a sink could not deliver (dlq replay FILE)"},
     {"top", cmd_top, "live CPU, memory, disk, network and top processes"},
     {"metrics", cmd_metrics, "host metrics once, as --json, or served for Prometheus"},
