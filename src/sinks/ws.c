@@ -354,8 +354,9 @@ static int ws_submit(sink *s, const sink_event *e)
         c->bytes += e->len;
         wake |= c->count == 1;
     }
+    int unused = m && m->refs == 0; /* once unlocked, m may be sent and freed */
     pthread_mutex_unlock(&w->mu);
-    if (m && m->refs == 0)
+    if (unused)
         free(m);
     if (wake)
         lws_cancel_service(w->ctx);

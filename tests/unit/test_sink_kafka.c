@@ -68,7 +68,9 @@ static void opt(sink_set *ss, const char *name, const char *v)
 
 static size_t emit_exchanges(sink_set *ss, int n, size_t prompt)
 {
-    json_t *host = event_host_info();
+    /* not event_host_info(): it leaks one string per call (reported), which
+     * would hide our own leaks from LeakSanitizer */
+    json_t *host = json_pack("{s:s,s:s,s:s}", "hostname", "test-host", "os", "linux", "arch", "x86_64");
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         json_t *ev[4];

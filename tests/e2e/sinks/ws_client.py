@@ -7,11 +7,13 @@ python3-websocket, a real RFC 6455 client).
       message it receives to OUT.jsonl until SECONDS pass without a message
       (after the first) or the server closes.  Prints "connected" on stdout
       as soon as the handshake is done.
-  ws_client.py stall URL SECONDS
-      connects and never reads; reports whether the server closed it.
+  ws_client.py stall URL FLAGFILE SECONDS
+      connects and reads nothing until FLAGFILE exists (or SECONDS pass);
+      then reports whether the server had closed it.
   ws_client.py refuse URL [--header H]
       exits 0 if the handshake is refused.
 """
+import os
 import socket
 import sys
 import time
@@ -51,11 +53,13 @@ def read(url, out, idle):
     print(f"received {n}", flush=True)
 
 
-def stall(url, secs):
+def stall(url, flag, secs):
     ws = connect(url, 5)
     sock = ws.sock
     print("connected", flush=True)
-    time.sleep(secs)
+    deadline = time.time() + secs
+    while time.time() < deadline and not os.path.exists(flag):
+        time.sleep(0.1)
     # now look: a dropped client finds the connection closed after draining
     sock.settimeout(2)
     closed = False
@@ -89,7 +93,7 @@ def main():
     if mode == "read":
         read(url, sys.argv[3], float(sys.argv[4]))
     elif mode == "stall":
-        stall(url, float(sys.argv[3]))
+        stall(url, sys.argv[3], float(sys.argv[4]))
     elif mode == "refuse":
         return refuse(url)
     return 0
