@@ -374,14 +374,26 @@ deliver *deliver_new(const char *kind, const char *target, const deliver_opts *o
     d->ops = *ops;
     d->ctx = ctx;
     d->o = *o;
+    deliver_opts dflt; /* a zero (unset) size or time means the default */
+    deliver_opts_default(&dflt);
     if (!d->o.queue_max)
-        d->o.queue_max = 1;
+        d->o.queue_max = dflt.queue_max;
+    if (!d->o.queue_max_bytes)
+        d->o.queue_max_bytes = dflt.queue_max_bytes;
     if (!d->o.batch_max)
-        d->o.batch_max = 1;
+        d->o.batch_max = dflt.batch_max;
+    if (!d->o.batch_max_bytes)
+        d->o.batch_max_bytes = dflt.batch_max_bytes;
+    if (d->o.linger_ms < 0)
+        d->o.linger_ms = 0;
     if (d->o.max_retries < 0)
         d->o.max_retries = 0;
+    if (d->o.backoff_base_ms < 0)
+        d->o.backoff_base_ms = 0;
+    if (d->o.backoff_max_ms < d->o.backoff_base_ms)
+        d->o.backoff_max_ms = d->o.backoff_base_ms;
     if (d->o.send_timeout_ms <= 0)
-        d->o.send_timeout_ms = 10000;
+        d->o.send_timeout_ms = dflt.send_timeout_ms;
     d->o.dlq_dir = d->o.dlq_path = d->o.dlq_header = NULL; /* not kept: may not outlive us */
     char path[PATH_MAX];
     if (o->dlq_path)

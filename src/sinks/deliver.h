@@ -52,6 +52,8 @@ typedef struct deliver_ops {
     void (*free)(void *ctx);
 } deliver_ops;
 
+/* Sizes and the send timeout left 0 take the default; linger_ms and the
+ * backoff times may be 0. */
 typedef struct deliver_opts {
     size_t queue_max;       /* events waiting, default 100000 */
     size_t queue_max_bytes; /* bytes waiting, default 256 MiB */
