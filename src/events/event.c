@@ -51,8 +51,9 @@ json_t *event_host_info(void)
     json_object_set_new(h, "os", json_string("linux"));
     char osv[512];
     os_version(osv, sizeof(osv));
-    if (osv[0] && json_string(osv))
-        json_object_set_new(h, "os_version", json_string(osv));
+    json_t *v = osv[0] ? json_string(osv) : NULL; /* NULL: not UTF-8 */
+    if (v)
+        json_object_set_new(h, "os_version", v);
     struct utsname u;
     if (uname(&u) == 0) {
         json_object_set_new(h, "arch", json_string(oisp_arch(u.machine)));
