@@ -1,35 +1,43 @@
 /* secrets.c: secret and personal-data detectors (see secrets.h).
  *
  * secrets_next() walks the text once.  cls[] maps each byte to the one
- * detector family it can trigger ('s' 'A' 'g' 'x' 'e': prefixed keys and
- * JWTs; 'b' 'B': Bearer/Basic; ':' '=': a credential label just before;
- * '-': a --option; '@': an e-mail address; digits: a card number; '[': a
- * mask to skip), masked by the families the caller asked for.  Most bytes
- * trigger nothing and cost one table load; the detectors behind the table
- * look at a few bytes around the trigger and give up early.  A digit run
- * that is not a card is skipped whole, so long numbers are read once. */
+ * detector family it can trigger ('-' '_' 'A' 'J': prefixed keys and
+ * JWTs, found from a byte inside them; 'b' 'B': Bearer/Basic; ':' '=': a
+ * credential label just before; '-': also a --option; '@': an e-mail
+ * address; digits: a card number; '[': a mask to skip), masked by the
+ * families the caller asked for.  With SSE2, 16 bytes at a time are
+ * compared against the trigger bytes and only the candidates are looked
+ * up; prose has few of them.  The detectors behind the table look at a few
+ * bytes around the trigger and give up early.  A digit run that is not a
+ * card is skipped whole, so long numbers are read once. */
 #include "events/secrets.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
+/* Trigger classes.  Keys are found from a byte inside them that is rarer
+ * in prose than their first letter: the '-' of "sk-" and "xoxb-", the '_'
+ * of "ghp_" and "github_pat_", the 'J' of "eyJ"; only "AIza"/"AKIA"/"ASIA"
+ * start at their first byte. */
 enum {
-    C_KEY = 1,    /* start of a prefixed key or a JWT (at a word start) */
-    C_SCHEME = 2, /* "Bearer " / "Basic " (at a word start) */
-    C_LABEL = 4,  /* ':' or '=' after a credential name */
-    C_AT = 8,     /* '@' of an e-mail address */
-    C_DASH = 16,  /* "--password value" */
-    C_MASK = 32,  /* "[REDACTED:...]" already there */
-    C_DIGIT = 64, /* first digit of a card number */
+    C_KEY = 1,     /* 'A' (AIza, AKIA, ASIA) and 'J' (eyJ: a JWT) */
+    C_SCHEME = 2,  /* "Bearer " / "Basic " */
+    C_LABEL = 4,   /* ':' or '=' after a credential name */
+    C_AT = 8,      /* '@' of an e-mail address */
+    C_DASH = 16,   /* "sk-", "xoxb-", "--password value" */
+    C_MASK = 32,   /* "[REDACTED:...]" already there */
+    C_DIGIT = 64,  /* first digit of a card number */
+    C_UNDER = 128, /* "ghp_", "github_pat_" */
 };
 
 static const unsigned char cls[256] = {
-    ['s'] = C_KEY,    ['A'] = C_KEY,    ['g'] = C_KEY,   ['x'] = C_KEY,   ['e'] = C_KEY,
-    ['b'] = C_SCHEME, ['B'] = C_SCHEME, [':'] = C_LABEL, ['='] = C_LABEL, ['@'] = C_AT,
-    ['-'] = C_DASH,   ['['] = C_MASK,   ['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT,
-    ['3'] = C_DIGIT,  ['4'] = C_DIGIT,  ['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT,
-    ['8'] = C_DIGIT,  ['9'] = C_DIGIT,
+    ['A'] = C_KEY,    ['J'] = C_KEY,    ['b'] = C_SCHEME, ['B'] = C_SCHEME, [':'] = C_LABEL,
+    ['='] = C_LABEL,  ['@'] = C_AT,     ['-'] = C_DASH,   ['['] = C_MASK,   ['_'] = C_UNDER,
+    ['0'] = C_DIGIT,  ['1'] = C_DIGIT,  ['2'] = C_DIGIT,  ['3'] = C_DIGIT,  ['4'] = C_DIGIT,
+    ['5'] = C_DIGIT,  ['6'] = C_DIGIT,  ['7'] = C_DIGIT,  ['8'] = C_DIGIT,  ['9'] = C_DIGIT,
 };
 
 static const char *const kind_names[SECRET_KIND_COUNT] = {
@@ -56,6 +64,17 @@ static int is_local(unsigned char c)
     return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 static int is_domain(unsigned char c) { return is_alnum(c) || c == '-'; }
+
+/* s[0..l) equals w (lower-case letters, '-', '_'), ignoring case. */
+static int ieq(const char *s, const char *w, size_t l)
+{
+    for (size_t i = 0; i < l; i++) {
+        unsigned char c = (unsigned char)s[i], x = (unsigned char)w[i];
+        if (c != x && !(is_alpha(x) && (c | 0x20) == x))
+            return 0;
+    }
+    return 1;
+}
 
 /* Characters of a credential value: anything printable up to a space, a
  * quote or a delimiter of the surrounding syntax (JSON, URLs, shells). */
@@ -199,12 +218,19 @@ static const struct {
     {"access_key", 10},    {"secret_key", 10}, {"access-key", 10}, {"secret-key", 10},
 };
 
-/* Does s[b..e) end in a credential name that starts at a word boundary? */
+/* Does s[b..e) end in a credential name that starts at a word boundary?
+ * The last letter picks the few names worth comparing. */
 static int ends_in_cred_name(const char *s, size_t b, size_t e)
 {
+    if (e == b)
+        return 0;
+    unsigned char last = U(s, e - 1) | 0x20;
+    if (last != 'n' && last != 'y' && last != 'd' && last != 't')
+        return 0;
     for (size_t k = 0; k < sizeof(cred_names) / sizeof(cred_names[0]); k++) {
         size_t l = cred_names[k].len;
-        if (e - b < l || strncasecmp(s + e - l, cred_names[k].s, l) != 0)
+        if (e - b < l || (unsigned char)cred_names[k].s[l - 1] != last ||
+            !ieq(s + e - l, cred_names[k].s, l))
             continue;
         if (e - l == b || !is_alnum(U(s, e - l - 1)))
             return 1;
@@ -253,8 +279,11 @@ static size_t scheme_word(const char *s, size_t n, size_t i)
         const char *s;
         size_t len;
     } w[] = {{"bearer", 6}, {"basic", 5}, {"token", 5}};
+    unsigned char c = U(s, i) | 0x20;
+    if (c != 'b' && c != 't')
+        return 0;
     for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++)
-        if (n - i > w[k].len && strncasecmp(s + i, w[k].s, w[k].len) == 0 &&
+        if (w[k].s[0] == c && n - i > w[k].len && ieq(s + i, w[k].s, w[k].len) &&
             is_blank(U(s, i + w[k].len)))
             return i + w[k].len;
     return 0;
@@ -347,6 +376,8 @@ static int email_at(const char *s, size_t n, size_t from, size_t i, secret_match
         b--;
     if (b == i || (b > from && is_local(U(s, b - 1))) || s[b] == '.' || s[i - 1] == '.')
         return 0;
+    if (i - b == 3 && ieq(s + b, "git", 3)) /* git@github.com:org/repo */
+        return 0;
     size_t lstart[16], lend[16], labels = 0, j = i + 1;
     while (labels < 16) {
         size_t k = j, ml = labels ? secrets_mask_at(s, n, j) : 0;
@@ -376,9 +407,6 @@ static int email_at(const char *s, size_t n, size_t from, size_t i, secret_match
             continue;
         if (k == labels && end < n && (is_domain(U(s, end)) || s[end] == '@'))
             continue;
-        /* "git@github.com:org/repo" and "user@host.com:8080" name hosts */
-        if (end + 1 < n && s[end] == ':' && U(s, end + 1) > 0x20)
-            return 0;
         /* "icon@2x.png" */
         if (k == 2 && lend[0] - lstart[0] >= 2 && s[lend[0] - 1] == 'x') {
             size_t d = lstart[0];
@@ -525,11 +553,13 @@ static int card_at(const char *s, size_t n, size_t i, secret_match *m, size_t *s
 
 /* ---- the scan ---- */
 
+#define KEY_KINDS (SECRETS_CREDENTIALS & ~SECRET_BIT(SECRET_CREDENTIAL))
+
 static unsigned active_classes(unsigned kinds)
 {
     unsigned c = C_MASK;
-    if (kinds & (SECRETS_CREDENTIALS & ~SECRET_BIT(SECRET_CREDENTIAL)))
-        c |= C_KEY;
+    if (kinds & KEY_KINDS)
+        c |= C_KEY | C_UNDER | C_DASH;
     if (kinds & SECRET_BIT(SECRET_CREDENTIAL))
         c |= C_SCHEME | C_LABEL | C_DASH;
     if (kinds & SECRET_BIT(SECRET_EMAIL))
@@ -537,6 +567,42 @@ static unsigned active_classes(unsigned kinds)
     if (kinds & SECRET_BIT(SECRET_CARD))
         c |= C_DIGIT;
     return c;
+}
+
+/* A key whose anchor byte is s[i] ('-', '_', 'A' or 'J'): where it would
+ * start, or SIZE_MAX. */
+static size_t key_start(const char *s, size_t from, size_t i)
+{
+    size_t b = SIZE_MAX;
+    switch (s[i]) {
+    case '-': /* sk-, xox?- */
+        if (i >= from + 2 && s[i - 2] == 's' && s[i - 1] == 'k')
+            b = i - 2;
+        else if (i >= from + 4 && s[i - 4] == 'x' && s[i - 3] == 'o' && s[i - 2] == 'x')
+            b = i - 4;
+        break;
+    case '_': /* gh?_, github_pat_ */
+        if (i >= from + 3 && s[i - 3] == 'g' && s[i - 2] == 'h')
+            b = i - 3;
+        else if (i >= from + 6 && memcmp(s + i - 6, "github", 6) == 0)
+            b = i - 6;
+        break;
+    case 'J': /* eyJ */
+        if (i >= from + 2 && s[i - 2] == 'e' && s[i - 1] == 'y')
+            b = i - 2;
+        break;
+    case 'A':
+        b = i;
+        break;
+    }
+    return b != SIZE_MAX && !in_word(s, b) ? b : SIZE_MAX;
+}
+
+static int key_at(const char *s, size_t n, size_t from, size_t i, unsigned kinds,
+                  secret_match *m)
+{
+    size_t b = key_start(s, from, i);
+    return b != SIZE_MAX && prefixed_at(s, n, b, m) && (kinds & SECRET_BIT(m->kind));
 }
 
 /* The detector for class c at s[i].  Returns 1 with *m, or 0 with *next
@@ -554,13 +620,15 @@ static int __attribute__((noinline)) try_at(const char *s, size_t n, size_t from
         return 0;
     }
     case C_KEY:
-        return !in_word(s, i) && prefixed_at(s, n, i, m) && (kinds & SECRET_BIT(m->kind));
+    case C_UNDER:
+        return key_at(s, n, from, i, kinds, m);
+    case C_DASH:
+        return ((kinds & KEY_KINDS) && key_at(s, n, from, i, kinds, m)) ||
+               ((kinds & SECRET_BIT(SECRET_CREDENTIAL)) && option_at(s, n, i, kinds, m));
     case C_SCHEME:
         return scheme_at(s, n, i, kinds, m);
     case C_LABEL:
         return label_at(s, n, from, i, kinds, m);
-    case C_DASH:
-        return option_at(s, n, i, kinds, m);
     case C_AT:
         return email_at(s, n, from, i, m);
     case C_DIGIT:
@@ -569,15 +637,89 @@ static int __attribute__((noinline)) try_at(const char *s, size_t n, size_t from
     return 0;
 }
 
+/* A cheap look at the neighbours of a trigger byte, before try_at: most
+ * digits and letters that trigger sit inside words (hex hashes, "about"). */
+static inline int worth_trying(const unsigned char *u, size_t n, size_t k, unsigned c)
+{
+    unsigned char p = k ? u[k - 1] : ' ';
+    int word = is_keych(p);
+    switch (c) {
+    case C_DIGIT:
+        return !word;
+    case C_SCHEME:
+        return !word;
+    case C_KEY:
+        return u[k] == 'A' ? !word : p == 'y';
+    case C_UNDER:
+        return k >= 3 && (u[k - 2] == 'h' || p == 'b');
+    case C_DASH:
+        return p == 'k' || (k >= 4 && u[k - 2] == 'x') || (k + 1 < n && u[k + 1] == '-');
+    }
+    return 1;
+}
+
+#ifdef __SSE2__
+static __m128i in_range(__m128i v, char lo, char hi)
+{
+    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8(lo));
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8((char)(hi - lo))), d);
+}
+
+/* Bit k set when p[k] may trigger (a superset of cls[]; cls[] decides):
+ * ':' '=' '@' '[' '-' '_' 'J' anywhere; digits, 'A', 'B', 'b' only at the
+ * start of a word, which skips the digits of hex hashes and most letters.
+ * prev_word: the byte before p[0] is a key character. */
+static unsigned triggers16(const unsigned char *p, int prev_word)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m128i digit = in_range(v, '0', '9');
+    __m128i letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z');
+    __m128i dash = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+    __m128i under = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
+    __m128i word = _mm_or_si128(_mm_or_si128(digit, letter), _mm_or_si128(dash, under));
+    __m128i starts = _mm_or_si128(digit, in_range(v, 'A', 'B'));
+    starts = _mm_or_si128(starts, _mm_cmpeq_epi8(v, _mm_set1_epi8('b')));
+    __m128i any = _mm_or_si128(dash, under);
+    any = _mm_or_si128(any, in_range(v, ':', '='));
+    any = _mm_or_si128(any, _mm_cmpeq_epi8(v, _mm_set1_epi8('@')));
+    any = _mm_or_si128(any, _mm_cmpeq_epi8(v, _mm_set1_epi8('[')));
+    any = _mm_or_si128(any, _mm_cmpeq_epi8(v, _mm_set1_epi8('J')));
+    unsigned after_word = ((unsigned)_mm_movemask_epi8(word) << 1) | (prev_word ? 1u : 0u);
+    return ((unsigned)_mm_movemask_epi8(starts) & ~after_word) | (unsigned)_mm_movemask_epi8(any);
+}
+#endif
+
 int secrets_next(const char *s, size_t n, size_t from, unsigned kinds, secret_match *m)
 {
     const unsigned char *u = (const unsigned char *)s;
     unsigned active = active_classes(kinds);
-    for (size_t i = from; i < n; i++) {
+    size_t i = from, next;
+#ifdef __SSE2__
+    /* 16 bytes at a time; the detectors run only at candidate bytes */
+    while (i + 16 <= n) {
+        size_t base = i;
+        unsigned bits = triggers16(u + base, base > 0 && is_keych(u[base - 1]));
+        i = base + 16;
+        while (bits) {
+            size_t k = base + (size_t)__builtin_ctz(bits);
+            bits &= bits - 1;
+            unsigned c = cls[u[k]] & active;
+            if (!c || !worth_trying(u, n, k, c))
+                continue;
+            if (try_at(s, n, from, k, c, kinds, m, &next))
+                return 1;
+            if (next >= base + 16) { /* skipped past this block */
+                i = next;
+                break;
+            }
+            bits &= ~0u << (next - base);
+        }
+    }
+#endif
+    for (; i < n; i++) {
         unsigned c = cls[u[i]] & active;
-        if (__builtin_expect(c == 0, 1))
+        if (__builtin_expect(c == 0, 1) || !worth_trying(u, n, i, c))
             continue;
-        size_t next;
         if (try_at(s, n, from, i, c, kinds, m, &next))
             return 1;
         i = next - 1;

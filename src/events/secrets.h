@@ -25,8 +25,8 @@
  *                  as "token: the next word" is left alone).  When the value
  *                  is itself a known key, the key's own kind is reported.
  *   email          local@domain.tld: a dot-separated domain whose last label
- *                  is 2+ letters.  Not "git@github.com:org/repo" (scp-style
- *                  host:path) and not "icon@2x.png".
+ *                  is 2+ letters.  Not the git account of "git@github.com:
+ *                  org/repo", not "icon@2x.png".
  *   card           13-19 digits, optionally grouped by one kind of separator
  *                  (' ' or '-') as 4-4-4-4[-1..4], 4-6-5 or 4-6-4; the issuer
  *                  prefix and length must fit a card network (Visa,

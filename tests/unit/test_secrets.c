@@ -160,6 +160,7 @@ static void test_email(void **state)
     expect_masked("連絡先: dave@example.jp です", "連絡先: [REDACTED:email] です");
     expect_masked("a@b.cd,e@f.gh", "[REDACTED:email],[REDACTED:email]");
     expect_masked("eve@example.com: hi", "[REDACTED:email]: hi");
+    expect_masked("curl --user grace@example.com:pw", "curl --user [REDACTED:email]:pw");
     expect_clean("git@github.com:org/repo.git");
     expect_clean("icon@2x.png pkg@1.2.3 user@localhost a@b .a@b.com");
     expect_clean("alice@example.c0m");
@@ -315,6 +316,18 @@ static void test_random_mixes(void **state)
         size_t len2;
         if (secrets_mask_kinds(out, len, SECRETS_ALL, NULL, &again, &len2) != 0)
             fail_msg("not idempotent:\n  in:    %s\n  once:  %s\n  twice: %s", buf, out, again);
+        /* the same after 1-31 spaces: the 16-byte blocks fall elsewhere */
+        char shifted[sizeof(buf) + 32];
+        size_t pad = 1 + rnd() % 31;
+        memset(shifted, ' ', pad);
+        memcpy(shifted + pad, buf, n + 1);
+        char *out2 = NULL;
+        size_t len3;
+        assert_int_equal(secrets_mask_kinds(shifted, n + pad, SECRETS_ALL, NULL, &out2, &len3), 1);
+        if (len3 != len + pad || strcmp(out2 + pad, out) != 0)
+            fail_msg("depends on alignment:\n  in:      %s\n  out:     %s\n  shifted: %s", buf,
+                     out, out2 + pad);
+        free(out2);
         free(out);
     }
     /* random bytes, including NULs and high bytes: no crash, bounded output */
