@@ -40,7 +40,7 @@ struct redactor {
 /* What one redact_event() (or one marker) found and did. */
 typedef struct rctx {
     const redactor *r;
-    uint32_t counts[SECRET_KIND_COUNT];
+    secrets_tally t; /* built-in findings, masks already there */
     uint32_t *user;  /* per user pattern; allocated at the first finding */
     int changed;     /* something was masked, replaced or removed */
     int replaced;    /* a content field was replaced or removed (full) */
@@ -284,7 +284,8 @@ static void count_user(rctx *c, size_t i)
 static void ctx_merge(rctx *into, const rctx *from)
 {
     for (int k = 0; k < SECRET_KIND_COUNT; k++)
-        into->counts[k] += from->counts[k];
+        into->t.found[k] += from->t.found[k];
+    into->t.masks_seen += from->t.masks_seen;
     for (size_t i = 0; from->user && i < into->r->npats; i++)
         if (from->user[i]) {
             if (!into->user && !(into->user = calloc(into->r->npats, sizeof(*into->user)))) {
@@ -301,7 +302,7 @@ static json_t *findings_json(rctx *c)
 {
     json_t *a = NULL;
     for (size_t k = 0; k < SECRET_KIND_COUNT + c->r->npats; k++) {
-        uint32_t n = k < SECRET_KIND_COUNT ? c->counts[k] : c->user ? c->user[k - SECRET_KIND_COUNT] : 0;
+        uint32_t n = k < SECRET_KIND_COUNT ? c->t.found[k] : c->user ? c->user[k - SECRET_KIND_COUNT] : 0;
         if (!n)
             continue;
         const char *type = k < SECRET_KIND_COUNT ? secrets_kind_name((secret_kind)k)
@@ -317,7 +318,7 @@ static json_t *findings_json(rctx *c)
 static const char *first_finding(const rctx *c)
 {
     for (int k = 0; k < SECRET_KIND_COUNT; k++)
-        if (c->counts[k])
+        if (c->t.found[k])
             return secrets_kind_name((secret_kind)k);
     for (size_t i = 0; c->user && i < c->r->npats; i++)
         if (c->user[i])
@@ -373,6 +374,7 @@ static int user_mask(rctx *c, size_t pi, const char *t, size_t n, char **out, si
         }
         if (seg_end >= n)
             break;
+        c->t.masks_seen++;
         pos = seg_end + mlen;
     }
     if (!found)
@@ -397,7 +399,7 @@ static int text_mask(rctx *c, const char *s, size_t n, char **out, size_t *outle
     size_t curlen = n, nextlen;
     for (int round = 0; round < SECRETS_MAX_PASSES; round++) {
         int user_changed = 0;
-        int rc = secrets_mask_kinds(cur ? cur : s, curlen, c->r->kinds, c->counts, &next, &nextlen);
+        int rc = secrets_mask_kinds(cur ? cur : s, curlen, c->r->kinds, &c->t, &next, &nextlen);
         for (size_t i = 0; rc >= 0; i++) {
             if (rc > 0) {
                 free(cur);
@@ -453,8 +455,12 @@ static json_t *credential_str(rctx *c, const json_t *str)
         return m;
     const char *s = json_string_value(str);
     size_t n = json_string_length(str);
-    if (n == 0 || memmem(s, n, "[REDACTED:", 10))
+    if (n == 0)
         return NULL;
+    if (memmem(s, n, "[REDACTED:", 10)) {
+        c->t.masks_seen++;
+        return NULL;
+    }
     static const char *const schemes[] = {"bearer ", "basic ", "token ", "digest "};
     size_t keep = 0;
     for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
@@ -473,7 +479,7 @@ static json_t *credential_str(rctx *c, const json_t *str)
         c->oom = 1;
         return NULL;
     }
-    c->counts[SECRET_CREDENTIAL]++;
+    c->t.found[SECRET_CREDENTIAL]++;
     c->changed = 1;
     return v;
 }
@@ -841,7 +847,8 @@ static void mark_confidence(rctx *c, json_t *ev)
     if (!json_is_object(conf))
         return;
     int before = json_is_true(json_object_get(conf, "redaction_applied"));
-    set_new(c, conf, "redaction_applied", json_boolean(before || c->changed));
+    int applied = before || c->changed || c->t.masks_seen; /* masked at the source, too */
+    set_new(c, conf, "redaction_applied", json_boolean(applied));
     if (json_object_set(conf, "redaction_profile", c->r->profile))
         c->oom = 1;
     const char *comp = json_string_value(json_object_get(conf, "completeness"));

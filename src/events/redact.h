@@ -52,8 +52,9 @@
  *                   confidence.completeness "full" becomes "redacted".
  *
  * Every event gets confidence.redaction_profile (the mode name) and
- * confidence.redaction_applied (true when anything was masked, replaced or
- * removed, now or by an earlier pass).  Findings are summed in
+ * confidence.redaction_applied: true when anything was masked, replaced or
+ * removed, now or by an earlier pass, or when its text already holds masks
+ * (command lines are masked where they are read).  Findings are summed in
  * attrs.redaction.findings = [{type, count}] (built-in detectors first, then
  * the user's patterns in their order).
  *

@@ -609,14 +609,16 @@ static int key_at(const char *s, size_t n, size_t from, size_t i, unsigned kinds
  * where the scan goes on. */
 static int __attribute__((noinline)) try_at(const char *s, size_t n, size_t from, size_t i,
                                             unsigned c, unsigned kinds, secret_match *m,
-                                            size_t *next)
+                                            size_t *next, uint32_t *masks)
 {
     *next = i + 1;
     switch (c) {
     case C_MASK: {
         size_t l = secrets_mask_at(s, n, i);
-        if (l)
+        if (l) {
             *next = i + l;
+            (*masks)++;
+        }
         return 0;
     }
     case C_KEY:
@@ -689,7 +691,9 @@ static unsigned triggers16(const unsigned char *p, int prev_word)
 }
 #endif
 
-int secrets_next(const char *s, size_t n, size_t from, unsigned kinds, secret_match *m)
+/* secrets_next, also counting the masks it steps over in *masks. */
+static int scan_next(const char *s, size_t n, size_t from, unsigned kinds, secret_match *m,
+                     uint32_t *masks)
 {
     const unsigned char *u = (const unsigned char *)s;
     unsigned active = active_classes(kinds);
@@ -706,7 +710,7 @@ int secrets_next(const char *s, size_t n, size_t from, unsigned kinds, secret_ma
             unsigned c = cls[u[k]] & active;
             if (!c || !worth_trying(u, n, k, c))
                 continue;
-            if (try_at(s, n, from, k, c, kinds, m, &next))
+            if (try_at(s, n, from, k, c, kinds, m, &next, masks))
                 return 1;
             if (next >= base + 16) { /* skipped past this block */
                 i = next;
@@ -720,11 +724,17 @@ int secrets_next(const char *s, size_t n, size_t from, unsigned kinds, secret_ma
         unsigned c = cls[u[i]] & active;
         if (__builtin_expect(c == 0, 1) || !worth_trying(u, n, i, c))
             continue;
-        if (try_at(s, n, from, i, c, kinds, m, &next))
+        if (try_at(s, n, from, i, c, kinds, m, &next, masks))
             return 1;
         i = next - 1;
     }
     return 0;
+}
+
+int secrets_next(const char *s, size_t n, size_t from, unsigned kinds, secret_match *m)
+{
+    uint32_t masks = 0;
+    return scan_next(s, n, from, kinds, m, &masks);
 }
 
 /* ---- masking ---- */
@@ -755,11 +765,11 @@ static void put(out_buf *o, const char *s, size_t n)
 }
 
 /* One pass: 0 if nothing was found, 1 with *out, -1 if out of memory. */
-static int mask_pass(const char *s, size_t n, unsigned kinds, uint32_t *counts, char **out,
+static int mask_pass(const char *s, size_t n, unsigned kinds, secrets_tally *t, char **out,
                      size_t *outlen)
 {
     secret_match m;
-    if (!secrets_next(s, n, 0, kinds, &m))
+    if (!scan_next(s, n, 0, kinds, &m, &t->masks_seen))
         return 0;
     out_buf o = {0};
     size_t copied = 0;
@@ -769,10 +779,9 @@ static int mask_pass(const char *s, size_t n, unsigned kinds, uint32_t *counts, 
         put(&o, "[REDACTED:", 10);
         put(&o, name, strlen(name));
         put(&o, "]", 1);
-        if (counts)
-            counts[m.kind]++;
+        t->found[m.kind]++;
         copied = m.end;
-    } while (secrets_next(s, n, copied, kinds, &m));
+    } while (scan_next(s, n, copied, kinds, &m, &t->masks_seen));
     put(&o, s + copied, n - copied);
     if (o.oom) {
         free(o.p);
@@ -788,13 +797,15 @@ static int mask_pass(const char *s, size_t n, unsigned kinds, uint32_t *counts, 
  * the key is a mask), so the first pass alone is not always final; every
  * pass turns some unmasked bytes into masks, so this ends.  Text without
  * findings costs one pass. */
-int secrets_mask_kinds(const char *s, size_t n, unsigned kinds, uint32_t *counts, char **out,
+int secrets_mask_kinds(const char *s, size_t n, unsigned kinds, secrets_tally *tally, char **out,
                        size_t *outlen)
 {
+    secrets_tally scratch = {0};
+    secrets_tally *t = tally ? tally : &scratch;
     char *cur = NULL, *next;
     size_t curlen = n, nextlen;
     for (int pass = 0; pass < SECRETS_MAX_PASSES; pass++) {
-        int rc = mask_pass(cur ? cur : s, curlen, kinds, counts, &next, &nextlen);
+        int rc = mask_pass(cur ? cur : s, curlen, kinds, t, &next, &nextlen);
         if (rc < 0) {
             free(cur);
             return -1;

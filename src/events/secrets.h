@@ -1,8 +1,9 @@
 /* secrets.h: find secrets and personal data in free text, fast.
  *
- * One left-to-right pass over the bytes.  A 256-entry class table says
- * which bytes can begin a finding; every other byte costs one table load.
- * What each detector accepts:
+ * One left-to-right pass over the bytes, 16 at a time: only bytes that
+ * can anchor a finding (digits, ':', '=', '@', '-', '_', '[', 'A', 'J',
+ * 'B', 'b') reach a detector, which looks at a few bytes around it.  Text
+ * without findings is not copied.  What each detector accepts:
  *
  *   openai_key     "sk-proj-" + 16, "sk-" + 20 key characters ([A-Za-z0-9_-])
  *   anthropic_key  "sk-ant-" + 16
@@ -92,15 +93,21 @@ size_t secrets_mask_at(const char *s, size_t n, size_t i);
  * "x-goog-api-key", "GITHUB_TOKEN", "client_secret". */
 int secrets_name_is_credential(const char *name, size_t n);
 
+/* What masking found. */
+typedef struct secrets_tally {
+    uint32_t found[SECRET_KIND_COUNT]; /* findings masked, by kind */
+    uint32_t masks_seen;               /* masks already there, stepped over */
+} secrets_tally;
+
 /* Masks every finding of `kinds` in s[0..n), repeating the pass on its
  * own output until it finds nothing (at most SECRETS_MAX_PASSES passes):
  * a finding can appear once a neighbour is masked (a key inside an e-mail
  * domain), and the result must be final.  Returns 0 when there is none
  * (*out untouched), 1 with *out a new NUL-terminated string of *outlen
- * bytes, -1 when memory ran out.  counts, if not NULL, has
- * SECRET_KIND_COUNT slots and is added to. */
+ * bytes (outlen may be NULL), -1 when memory ran out.  tally, if not
+ * NULL, is added to (the caller zeroes it). */
 #define SECRETS_MAX_PASSES 8
-int secrets_mask_kinds(const char *s, size_t n, unsigned kinds, uint32_t *counts, char **out,
+int secrets_mask_kinds(const char *s, size_t n, unsigned kinds, secrets_tally *tally, char **out,
                        size_t *outlen);
 
 /* Credentials only (SECRETS_CREDENTIALS).  Returns a newly allocated copy

@@ -16,7 +16,7 @@
 
 #define CORPUS "../data/redact/clean.txt"
 
-static char *mask_all(const char *in, unsigned kinds, uint32_t *counts)
+static char *mask_all(const char *in, unsigned kinds, secrets_tally *counts)
 {
     char *out = NULL;
     size_t len = 0;
@@ -213,14 +213,20 @@ static void test_masks_skipped(void **state)
 static void test_counts_and_legacy(void **state)
 {
     (void)state;
-    uint32_t counts[SECRET_KIND_COUNT] = {0};
-    char *out = mask_all("a@b.io c@d.io " OPENAI " 4111111111111111", SECRETS_ALL, counts);
+    secrets_tally t = {0};
+    char *out = mask_all("a@b.io c@d.io " OPENAI " 4111111111111111 [REDACTED:x]", SECRETS_ALL, &t);
     assert_non_null(out);
     free(out);
-    assert_int_equal(counts[SECRET_EMAIL], 2);
-    assert_int_equal(counts[SECRET_OPENAI_KEY], 1);
-    assert_int_equal(counts[SECRET_CARD], 1);
-    assert_int_equal(counts[SECRET_JWT], 0);
+    assert_int_equal(t.found[SECRET_EMAIL], 2);
+    assert_int_equal(t.found[SECRET_OPENAI_KEY], 1);
+    assert_int_equal(t.found[SECRET_CARD], 1);
+    assert_int_equal(t.found[SECRET_JWT], 0);
+    assert_true(t.masks_seen >= 1);
+    secrets_tally t2 = {0};
+    assert_null(mask_all("masked before: [REDACTED:credential]", SECRETS_ALL, &t2));
+    assert_int_equal(t2.masks_seen, 1);
+    for (int k = 0; k < SECRET_KIND_COUNT; k++)
+        assert_int_equal(t2.found[k], 0);
     size_t len;
     char *legacy = secrets_mask("u@example.com --token abcd1234efgh", 34, &len);
     assert_non_null(legacy);
