@@ -1301,16 +1301,19 @@ static void demo_cleanup(demo_run *d)
 
 static int demo_recorded(const demo_opts *o, const char *why);
 
-static void print_next_steps(const char *kept)
+/* Where the events are (live: a temporary file unless --keep), and how
+ * to record for real. */
+static void print_next_steps(const char *kept, int live)
 {
     if (kept)
         printf("\nThe events are in %s (OISP v0.1 JSON Lines; `oisp-sensor show --json %s`).\n",
                kept, kept);
-    else
+    else if (live)
         printf("\nThe events were in a temporary file, now removed: keep them with --keep FILE.\n");
-    printf("Record the AI calls of every process on this host:\n"
+    printf("%sRecord the AI calls of every process on this host:\n"
            "  sudo oisp-sensor record -o events.jsonl     (Ctrl-C stops)\n"
-           "  oisp-sensor show events.jsonl -f            (in another terminal)\n");
+           "  oisp-sensor show events.jsonl -f            (in another terminal)\n",
+           kept || live ? "" : "\n");
 }
 
 /* The live demo: 0 when all three exchanges were captured. */
@@ -1368,7 +1371,7 @@ static int demo_live(const demo_opts *o)
         fprintf(stderr, "oisp-sensor demo: --keep %s\n", err);
         goto out;
     }
-    print_next_steps(o->keep);
+    print_next_steps(o->keep, 1);
     rc = failed == 0 && d->sensor_rc == 0 && req == DEMO_REQUESTS && resp == DEMO_REQUESTS &&
                  tool > 0 ? 0 : 1;
     if (rc)
@@ -1426,7 +1429,7 @@ static int demo_recorded(const demo_opts *o, const char *why)
         rc = 1;
     }
     printf("\nSee it live: sudo oisp-sensor demo\n");
-    print_next_steps(o->keep && rc == 0 ? o->keep : NULL);
+    print_next_steps(o->keep && rc == 0 ? o->keep : NULL, 0);
     return rc ? 1 : 0;
 }
 
