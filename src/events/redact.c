@@ -344,12 +344,15 @@ static size_t next_mask(const char *t, size_t n, size_t pos, size_t *len)
     return n;
 }
 
-/* User pattern pi over t[0..n), between the masks already there. */
+/* User pattern pi over t[0..n), between the masks already there.
+ * Adjacent matches share one mask.  A pattern that matches so often that
+ * the masks would make the text more than 4 times longer masks all of it
+ * (one mask): memory stays bounded whatever the pattern. */
 static int user_mask(rctx *c, size_t pi, const char *t, size_t n, char **out, size_t *outlen)
 {
     const upattern *u = &c->r->pats[pi];
     out_buf o = {0};
-    size_t copied = 0, pos = 0;
+    size_t copied = 0, pos = 0, max = 4 * n + 1024;
     int found = 0;
     while (pos <= n) {
         size_t mlen, seg_end = next_mask(t, n, pos, &mlen), p = pos;
@@ -366,11 +369,19 @@ static int user_mask(rctx *c, size_t pi, const char *t, size_t n, char **out, si
                 ms--;
             while (me < seg_end && is_cont((unsigned char)t[me]))
                 me++;
-            put(&o, t + copied, ms - copied);
-            put_mask(&o, u->name);
-            count_user(c, pi);
+            if (!found || ms != copied) { /* else it continues the last mask */
+                put(&o, t + copied, ms - copied);
+                put_mask(&o, u->name);
+                count_user(c, pi);
+            }
             copied = p = me;
             found = 1;
+            if (o.len > max) {
+                o.len = 0;
+                put_mask(&o, u->name);
+                copied = n;
+                goto done;
+            }
         }
         if (seg_end >= n)
             break;
@@ -379,6 +390,7 @@ static int user_mask(rctx *c, size_t pi, const char *t, size_t n, char **out, si
     }
     if (!found)
         return 0;
+done:
     put(&o, t + copied, n - copied);
     if (o.oom) {
         free(o.p);

@@ -519,6 +519,33 @@ static void test_user_patterns(void **state)
     }
 }
 
+/* A pattern that matches everywhere: adjacent matches share a mask, and
+ * the text never grows past a bound. */
+static void test_pattern_blowup(void **state)
+{
+    (void)state;
+    redactor *r = make(REDACT_SAFE, (redact_pattern[]){{"a_rather_long_pattern_name", "[0-9]"}},
+                       1, 0);
+    size_t n = 1 << 20;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = i % 2 ? 'x' : '7'; /* 7x7x7x...: every other byte matches */
+    big[n] = 0;
+    json_t *ev = event_with_data("agent.tool_result", json_pack("{s:s,s:s}", "call_id", "c",
+                                                                "result", big));
+    json_object_set_new(ev, "process", json_pack("{s:s}", "cmdline", "run 123 456789 x"));
+    assert_int_equal(redact_event(r, ev), 1);
+    assert_string_equal(str_at(ev, "data.result"), "[REDACTED:a_rather_long_pattern_name]");
+    assert_string_equal(str_at(ev, "process.cmdline"),
+                        "run [REDACTED:a_rather_long_pattern_name] "
+                        "[REDACTED:a_rather_long_pattern_name] x");
+    assert_int_equal(redact_event(r, ev), 0);
+    json_decref(ev);
+    free(big);
+    redact_free(r);
+}
+
 static void expect_error(const redact_pattern *p, size_t n, const char *want)
 {
     char err[256] = "";
@@ -897,7 +924,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_valid_as_is), cmocka_unit_test(test_safe),
         cmocka_unit_test(test_minimal),             cmocka_unit_test(test_full),
-        cmocka_unit_test(test_user_patterns),       cmocka_unit_test(test_pattern_errors),
+        cmocka_unit_test(test_user_patterns),       cmocka_unit_test(test_pattern_blowup),
+        cmocka_unit_test(test_pattern_errors),
         cmocka_unit_test(test_depth_limit),         cmocka_unit_test(test_odd_shapes),
         cmocka_unit_test(test_pipeline_events),     cmocka_unit_test(test_threads),
         cmocka_unit_test(test_cost_of_clean_prompt),
