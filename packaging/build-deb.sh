@@ -26,7 +26,8 @@ trap 'rm -rf "$WORK"' EXIT
 STAGE=$WORK/debian/oisp-sensor          # the layout dpkg-shlibdeps expects
 
 umask 022
-make -s install DESTDIR="$STAGE" PREFIX=/usr SYSCONFDIR=/etc BUILD="$BUILD" >/dev/null
+# -o: package the binary as it is; never rebuild it here.
+make -s -o "$BIN" install DESTDIR="$STAGE" PREFIX=/usr SYSCONFDIR=/etc BUILD="$BUILD" >/dev/null
 # The state and log directories belong to the oisp user, which only exists
 # once postinst has run: postinst creates them.
 rm -rf "$STAGE/var"

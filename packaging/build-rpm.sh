@@ -17,7 +17,8 @@ VERSION=$(sed -n 's/^#define OISP_SENSOR_VERSION "\(.*\)"/\1/p' src/events/event
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/oisp-rpm.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 umask 022
-make -s install DESTDIR="$WORK/stage" PREFIX=/usr SYSCONFDIR=/etc BUILD="$BUILD" >/dev/null
+# -o: package the binary as it is; never rebuild it here.
+make -s -o "$BIN" install DESTDIR="$WORK/stage" PREFIX=/usr SYSCONFDIR=/etc BUILD="$BUILD" >/dev/null
 
 # rpm on Debian has no rpm database of its own packages: do not let it look
 # for the build's dependencies there (--nodeps); nothing is built anyway.

@@ -21,6 +21,10 @@
 #                  directory as nobody; SIGHUP reloads; SIGTERM exits 0
 #   service_caps   the same without CAP_DAC_READ_SEARCH misses the private node: the
 #                  capability the unit grants is needed (the test can fail)
+#   service_systemd the .deb installed in a throwaway overlay of this machine's root, booted
+#                  with systemd as PID 1 by systemd-nspawn: the real unit starts as the oisp
+#                  user with exactly its capabilities, captures curl exchanges, reloads
+#                  (a bad config is refused, the old one kept) and stops with success
 #
 # service_run cannot use systemd when it is not PID 1 (containers, CI), so it
 # applies the unit's settings itself: User= (a numeric uid with no passwd entry),
@@ -499,6 +503,95 @@ else
         got=$(who_called "$R/var/log/oisp/events.jsonl")
         [ "$got" = "curl:0 curl:65534 " ] ||
             note "without CAP_DAC_READ_SEARCH captured '$got', wanted only curl:0 curl:65534 (the private node missed)"
+    fi
+    end
+fi
+
+# ---------------------------------------------------------------------------------------
+# service_systemd: the container's root is an overlay of / (changes go to $WORK), mounted in a
+# private mount namespace; inside, systemd boots pkgtest.target, whose one service runs the
+# checks below and powers off. The container shares the network (the fake provider's port)
+# but has its own PID namespace, so process details in its events are not checked.
+cat >"$WORK/pkgtest.sh" <<'EOF'
+#!/bin/bash
+# pkgtest.sh: runs in the container with systemd as PID 1; prints "CHECK name ok|fail: why"
+exec >/root/pkgtest.log 2>&1
+check() { if eval "$2"; then echo "CHECK $1 ok"; else echo "CHECK $1 fail: $3"; fi; }
+field() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
+check pid1 '[ "$(cat /proc/1/comm)" = systemd ]' "PID 1 is $(cat /proc/1/comm)"
+sed -i 's|^#listen = "127.0.0.1:\(7777\|9464\)"|listen = ""|' /etc/oisp/config.toml
+rm -rf /opt/pkgtest/fp; mkdir -p /opt/pkgtest/fp
+/usr/bin/python3 /opt/pkgtest/fake_provider.py /opt/pkgtest/fp 2>/opt/pkgtest/fp/err & sp=$!
+for i in $(seq 100); do [ -s /opt/pkgtest/fp/port ] && break; sleep 0.1; done
+systemctl start oisp-sensor.service
+for i in $(seq 150); do journalctl -u oisp-sensor --no-pager | grep -q 'oisp-sensor: ready' && break; sleep 0.2; done
+check ready 'journalctl -u oisp-sensor --no-pager | grep -q "oisp-sensor: ready"' \
+    "$(journalctl -u oisp-sensor --no-pager | tail -n 2 | tr '\n' ' ')"
+pid=$(systemctl show -p MainPID --value oisp-sensor)
+check user '[ "$(field Uid)" = "$(id -u oisp)" ]' "uid $(field Uid), not oisp"
+check caps '[ "$(field CapAmb)" = 000000c000280004 ] && [ "$(field CapEff)" = 000000c000280004 ]' \
+    "CapAmb $(field CapAmb) CapEff $(field CapEff), wanted 000000c000280004"
+check nnp '[ "$(field NoNewPrivs)" = 1 ]' "NoNewPrivileges not in force"
+E2E_PORT=$(cat /opt/pkgtest/fp/port) E2E_CA=/opt/pkgtest/fp/cert.pem bash /opt/pkgtest/curl.sh openai plain >/dev/null
+E2E_PORT=$(cat /opt/pkgtest/fp/port) E2E_CA=/opt/pkgtest/fp/cert.pem bash /opt/pkgtest/curl.sh anthropic plain >/dev/null
+sleep 1
+systemctl reload oisp-sensor; sleep 1
+check reload 'systemctl is-active -q oisp-sensor && journalctl -u oisp-sensor --no-pager | grep -q "configuration reloaded"' \
+    "no reload logged"
+cp /etc/oisp/config.toml /root/config.good; echo "not toml" >>/etc/oisp/config.toml
+systemctl reload oisp-sensor; sleep 1
+check bad_reload 'systemctl is-active -q oisp-sensor && journalctl -u oisp-sensor --no-pager | grep -q "keeping the running configuration"' \
+    "a bad config was not refused"
+cp /root/config.good /etc/oisp/config.toml
+systemctl stop oisp-sensor
+check stop '[ "$(systemctl show -p Result --value oisp-sensor)" = success ] && [ "$(systemctl show -p NRestarts --value oisp-sensor)" = 0 ]' \
+    "$(systemctl show -p Result -p NRestarts -p ExecMainStatus oisp-sensor | tr '\n' ' ')"
+check events 'grep -q "\"ai.request\"" /var/log/oisp/events.jsonl' "no ai.request in /var/log/oisp/events.jsonl"
+check events_mode '[ "$(stat -c "%U %a" /var/log/oisp/events.jsonl)" = "oisp 600" ]' \
+    "$(stat -c "%U %a" /var/log/oisp/events.jsonl)"
+kill $sp
+echo DONE
+systemctl poweroff
+EOF
+if ! command -v systemd-nspawn >/dev/null; then
+    skip service_systemd "systemd-nspawn is not installed (apt-get install systemd-container)"
+elif [ ! -f "${DEB:-}" ]; then
+    skip service_systemd "no .deb (deb_build failed)"
+elif [ -d /run/systemd/system ]; then
+    skip service_systemd "systemd is PID 1 here: this test boots its own in a container only where it is not"
+else
+    begin service_systemd
+    N=$WORK/ns
+    mkdir -p "$N/upper" "$N/work" "$N/merged"
+    unshare -m --propagation private /bin/bash -c '
+        set -e
+        N=$1 DEB=$2 ROOT=$3 T=$4
+        mount -t overlay overlay -o "lowerdir=/,upperdir=$N/upper,workdir=$N/work" "$N/merged"
+        chroot "$N/merged" dpkg -i "$DEB" >"$N/dpkg.log" 2>&1
+        mkdir -p "$N/merged/opt/pkgtest"
+        cp "$ROOT/tests/e2e/fake_provider.py" "$ROOT/tests/e2e/clients/curl.sh" "$T" "$N/merged/opt/pkgtest/"
+        printf "[Unit]\nRequires=basic.target pkgtest.service\nAfter=basic.target\n" \
+            >"$N/merged/etc/systemd/system/pkgtest.target"
+        printf "[Unit]\nAfter=basic.target\n[Service]\nType=oneshot\nExecStart=/bin/bash /opt/pkgtest/pkgtest.sh\n" \
+            >"$N/merged/etc/systemd/system/pkgtest.service"
+        timeout 120 systemd-nspawn -D "$N/merged" --keep-unit --register=no --link-journal=no \
+            --resolv-conf=off --timezone=off --capability=CAP_BPF,CAP_PERFMON \
+            --system-call-filter="bpf perf_event_open" -b -- systemd.unit=pkgtest.target \
+            >"$N/nspawn.log" 2>&1 || true
+        umount "$N/merged"
+    ' bash "$N" "$ROOT/$DEB" "$ROOT" "$WORK/pkgtest.sh" >"$WORK/ns.err" 2>&1 ||
+        note "container setup failed: $(tail -n1 "$WORK/ns.err")"
+    rmdir /run/systemd/nspawn/propagate /run/systemd/nspawn/locks /run/systemd/nspawn 2>/dev/null
+    res=$N/upper/root/pkgtest.log
+    if [ ! -f "$res" ]; then
+        note "the container ran no test: $(tail -n1 "$N/nspawn.log" 2>/dev/null)"
+    else
+        grep -q '^DONE' "$res" || note "the container test did not finish: $(tail -n1 "$res")"
+        for c in pid1 ready user caps nnp reload bad_reload stop events events_mode; do
+            grep -q "^CHECK $c " "$res" || note "check $c did not run"
+        done
+        bad=$(grep '^CHECK .* fail' "$res" | head -n1)
+        [ -z "$bad" ] || note "${bad#CHECK }"
     fi
     end
 fi
