@@ -1416,6 +1416,7 @@ static int demo_recorded(const demo_opts *o, const char *why)
     exe[n > 0 ? n : 0] = 0;
     printf("oisp-sensor demo: %s: showing events recorded earlier by `oisp-sensor demo` "
            "(real capture), not live\n", why);
+    fflush(stdout);
     if (demo_find_recorded(exe, path, sizeof(path)) != 0) {
         fprintf(stderr, "oisp-sensor demo: no recorded demo events (%s) next to %s or in "
                         "/usr/share/oisp-sensor\n", DEMO_RECORDED, exe);

@@ -339,6 +339,7 @@ typedef struct replay_opts {
     const char *file;
     replay_mode mode;
     double rate;
+    int wait_ms;        /* before the first event */
     int drain_ms;
     int quiet;
 } replay_opts;
@@ -372,6 +373,8 @@ static void usage(FILE *f)
         "                       --set sinks.websocket.listen=127.0.0.1:7778\n"
         "      --rate N         send N events per second (default: as fast as the sinks take them)\n"
         "      --realtime       keep the time between events (from their ts)\n"
+        "      --wait MS        wait MS before the first event, e.g. for the UI to connect to\n"
+        "                       the WebSocket sink (which only sends to clients connected)\n"
         "      --drain MS       time the sinks get to deliver at the end (default %d)\n"
         "  -q, --quiet          print only the counters\n"
         "  -h, --help           this help\n"
@@ -415,11 +418,12 @@ static int parse_positive(const char *s, double *out)
 /* Returns -1 to run, else the exit status. */
 static int parse_args(int argc, char **argv, replay_opts *o, char keys[][256])
 {
-    enum { OPT_SET = 1000, OPT_RATE, OPT_REALTIME, OPT_DRAIN };
+    enum { OPT_SET = 1000, OPT_RATE, OPT_REALTIME, OPT_DRAIN, OPT_WAIT };
     static const struct option longopts[] = {
         {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, OPT_SET},
         {"rate", required_argument, 0, OPT_RATE}, {"realtime", no_argument, 0, OPT_REALTIME},
-        {"drain", required_argument, 0, OPT_DRAIN}, {"quiet", no_argument, 0, 'q'},
+        {"drain", required_argument, 0, OPT_DRAIN}, {"wait", required_argument, 0, OPT_WAIT},
+        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     int ch, rate_given = 0;
@@ -448,6 +452,13 @@ static int parse_args(int argc, char **argv, replay_opts *o, char keys[][256])
                 return 2;
             }
             o->drain_ms = (int)d;
+            break;
+        case OPT_WAIT:
+            if (parse_positive(optarg, &d) || d > 3600000) {
+                fprintf(stderr, "oisp-sensor replay: --wait %s: expected milliseconds\n", optarg);
+                return 2;
+            }
+            o->wait_ms = (int)d;
             break;
         case 'q': o->quiet = 1; break;
         case 'h': usage(stdout); return 0;
@@ -605,6 +616,10 @@ static uint64_t report(sink_set *ss, const replay_opts *o, const replay_counts *
                 (unsigned long long)st.retried, (unsigned long long)st.failed,
                 (unsigned long long)st.dead_lettered, (unsigned long long)st.dropped,
                 (unsigned long long)st.queued);
+        if (strcmp(kind, "websocket") == 0 && st.delivered < st.submitted)
+            fprintf(stderr, "oisp-sensor replay: sink %s: an event reaches only the clients "
+                            "connected when it is sent: connect the UI during --wait MS, or pace "
+                            "the replay with --rate or --realtime\n", name);
         if (st.queued)
             fprintf(stderr, "oisp-sensor replay: sink %s: %llu event(s) not delivered within "
                             "--drain %d ms go to its dead-letter file\n",
@@ -673,6 +688,11 @@ int cmd_replay(int argc, char **argv)
                 out && *out ? out : "");
     replay_stop = 0;
     install_signals();
+    if (o.wait_ms > 0) {
+        if (!o.quiet)
+            fprintf(stderr, "oisp-sensor replay: waiting %d ms before the first event\n", o.wait_ms);
+        wait_until(ss, mono_ns() + (uint64_t)o.wait_ms * 1000000ull);
+    }
     replay_reader *r = replay_reader_new(fd, REPLAY_MAX_LINE);
     replay_counts c = {0};
     int read_rc = r ? feed(r, ss, &o, &c) : -1;

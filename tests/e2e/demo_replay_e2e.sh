@@ -12,7 +12,9 @@
 #     (same event_ids, same order, same count), skips and counts a malformed
 #     line, and refuses to replay a file into itself;
 #   - `replay` into a webhook (a python http.server on 127.0.0.1 started
-#     here) delivers every event once.
+#     here) delivers every event once, and into one that is down exits 1;
+#   - `replay --wait` into the WebSocket sink (the UI's stream) reaches a
+#     client that connects during the wait with every event.
 # usage: sudo tests/e2e/demo_replay_e2e.sh     (OISP_SENSOR=path overrides the binary)
 set -u
 cd "$(dirname "$0")/../.."
@@ -204,6 +206,24 @@ if [ $rc -eq 1 ] && grep -q "dead_lettered=$n" "$tmp/down.out"; then
     ok "replay into a webhook that is down exits 1 and counts the dead letters"
 else
     bad "replay into a webhook that is down exits 1 and counts the dead letters (rc=$rc)" "$(cat "$tmp/down.out")"
+fi
+
+# ---- replay to the UI's WebSocket stream ----
+wsport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$BIN" replay "$src" --config "$tmp/empty.toml" --set output.jsonl.path= \
+    --set sinks.websocket.listen="127.0.0.1:$wsport" --wait 1500 >"$tmp/ws.out" 2>&1 &
+rp=$!
+pids+=($rp)
+for _ in $(seq 20); do (exec 3<>"/dev/tcp/127.0.0.1/$wsport") 2>/dev/null && break; sleep 0.05; done
+/usr/bin/python3 tests/e2e/sinks/ws_client.py read "ws://127.0.0.1:$wsport/events" "$tmp/ws.jsonl" 3 \
+    >"$tmp/wsc.out" 2>&1
+wait "$rp"
+rc=$?
+if [ $rc -eq 0 ] && [ -s "$tmp/ws.jsonl" ] && [ "$(ids "$src")" = "$(ids "$tmp/ws.jsonl")" ]; then
+    ok "replay --wait into the WebSocket sink reaches a client with every event ($n)"
+else
+    bad "replay --wait into the WebSocket sink reaches a client with every event (rc=$rc)" \
+        "$(cat "$tmp/ws.out" "$tmp/wsc.out")"
 fi
 
 echo "$pass passed, $fail failed"

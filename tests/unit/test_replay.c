@@ -537,6 +537,27 @@ static void test_cmd_realtime_keeps_gaps(void **state)
     assert_true(el < 2.0);
 }
 
+static void test_cmd_wait_delays_the_first_event(void **state)
+{
+    (void)state;
+    const char *in = path_in("wait.in"), *out = path_in("wait.out");
+    char data[1024];
+    int n = snprintf(data, sizeof(data), "%s\n", EV1);
+    write_file(in, data, (size_t)n);
+    unlink(out);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(run_replay(in, out, "--wait 300"), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(el >= 0.29);
+    assert_true(el < 2.0);
+    char *got = read_all(out, NULL);
+    assert_non_null(got);
+    assert_int_equal(count_lines(got), 1);
+    free(got);
+}
+
 static void test_cmd_usage_errors(void **state)
 {
     (void)state;
@@ -550,6 +571,8 @@ static void test_cmd_usage_errors(void **state)
     assert_int_equal(cmd_replay(5, a4), 2);
     char *a5[] = {"replay", "x", "--set", "novalue", NULL};
     assert_int_equal(cmd_replay(4, a5), 2);
+    char *a7[] = {"replay", "x", "--wait", "soon", NULL};
+    assert_int_equal(cmd_replay(4, a7), 2);
     char *a6[] = {"replay", "--help", NULL};
     assert_int_equal(cmd_replay(2, a6), 0);
 }
@@ -573,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_cmd_refuses_to_replay_into_itself),
         cmocka_unit_test(test_cmd_rate_paces),
         cmocka_unit_test(test_cmd_realtime_keeps_gaps),
+        cmocka_unit_test(test_cmd_wait_delays_the_first_event),
         cmocka_unit_test(test_cmd_usage_errors),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
