@@ -66,7 +66,7 @@
 #include "cli/show.h"
 #include "events/event.h"
 
-#define DEMO_DEADLINE_S 20        /* the sensor is stopped after this, whatever happens */
+#define DEMO_DEADLINE_S 15        /* the sensor is stopped after this, whatever happens */
 #define DEMO_READY_WAIT_MS 10000  /* the client gives up waiting for the sensor */
 #define DEMO_IO_TIMEOUT_S 5       /* per socket read/write in both children */
 #define DEMO_MAX_MSG (1u << 20)   /* largest HTTP message either side accepts */
@@ -362,18 +362,19 @@ static int tconn_read_chunked(tconn *c, dbuf *body)
 /* The body of the message whose headers are the first hlen bytes of in. */
 static int tconn_read_body(tconn *c, size_t hlen, dbuf *body)
 {
-    char hdrs[65536 + 8], v[64];
-    snprintf(hdrs, sizeof(hdrs), "%.*s", (int)hlen, c->in.p);
+    char te[64], cl[64];
+    int chunked = header_value(c->in.p, hlen, "Transfer-Encoding", te, sizeof(te)) == 0 &&
+                  strcasecmp(te, "chunked") == 0;
+    int has_length = header_value(c->in.p, hlen, "Content-Length", cl, sizeof(cl)) == 0;
     dbuf_consume(&c->in, hlen);
-    if (header_value(hdrs, hlen, "Transfer-Encoding", v, sizeof(v)) == 0 &&
-        strcasecmp(v, "chunked") == 0)
+    if (chunked)
         return tconn_read_chunked(c, body);
-    if (header_value(hdrs, hlen, "Content-Length", v, sizeof(v)) == 0) {
-        char *end;
-        unsigned long n = strtoul(v, &end, 10);
-        return *end || end == v ? -1 : tconn_read_fixed(c, n, body);
-    }
-    return 0;
+    if (!has_length)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(cl, &end, 10);
+    return errno || *end || end == cl || cl[0] == '-' ? -1 : tconn_read_fixed(c, n, body);
 }
 
 static void set_io_timeouts(int fd)
@@ -1052,8 +1053,26 @@ typedef struct demo_run {
     int sensor_rc;
     int sensor_ready;
     int timed_out;
+    int interrupted;     /* Ctrl-C or SIGTERM */
     char sensor_log[16384];
 } demo_run;
+
+/* Ctrl-C before the sensor runs (it then handles SIGINT itself). */
+static volatile sig_atomic_t demo_interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    demo_interrupted = 1;
+}
+
+static void catch_interrupts(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 static pid_t fork_child(const char *comm)
 {
@@ -1062,6 +1081,8 @@ static pid_t fork_child(const char *comm)
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
+        signal(SIGINT, SIG_DFL); /* Ctrl-C ends the children at once */
+        signal(SIGTERM, SIG_DFL);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(1);
@@ -1198,12 +1219,18 @@ static int demo_live_run(demo_run *d, const demo_opts *o, char *err, size_t errl
         snprintf(err, errlen, "cannot start the demo client: %s", strerror(errno));
         goto out;
     }
-    run_sensor(d, o, go[1], alive[0]);
+    if (!demo_interrupted)
+        run_sensor(d, o, go[1], alive[0]);
+    else
+        close(alive[0]);
     alive[0] = -1; /* closed by run_sensor */
     close(go[1]); /* the client may now exit */
     go[1] = -1;
     d->client_status = reap(d->client, 3000);
     d->client = 0;
+    d->interrupted = demo_interrupted ||
+                     (WIFSIGNALED(d->client_status) && (WTERMSIG(d->client_status) == SIGINT ||
+                                                        WTERMSIG(d->client_status) == SIGTERM));
     /* nothing sends SIGINT any more: let Ctrl-C end the rest as usual */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -1335,12 +1362,18 @@ static int demo_live(const demo_opts *o)
            "host's OpenSSL, captured with eBPF like any other process.\n");
     char err[512] = "";
     int rc = 1;
+    catch_interrupts();
     if (write_empty_config(d->config) != 0) {
         fprintf(stderr, "oisp-sensor demo: cannot write %s: %s\n", d->config, strerror(errno));
         goto out;
     }
     if (demo_live_run(d, o, err, sizeof(err)) != 0) {
         fprintf(stderr, "oisp-sensor demo: %s\n", err);
+        goto out;
+    }
+    if (d->interrupted) {
+        fprintf(stderr, "oisp-sensor demo: interrupted\n");
+        rc = 130;
         goto out;
     }
     if (!d->sensor_ready) {
