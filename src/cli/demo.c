@@ -74,6 +74,7 @@
 #define DEMO_CLIENT_COMM "oisp-demo-cli"
 #define DEMO_PROVIDER_COMM "oisp-demo-srv"
 #define DEMO_RECORDED "demo-events.jsonl"
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 /* ---- libssl, loaded at run time ---- */
 
@@ -443,7 +444,8 @@ static const char *last_user_text(const json_t *messages)
 static const char *answer_text(const char *question)
 {
     if (question && strstr(question, "haiku"))
-        return "Bytes cross the wire sealed,\nbefore the lock clicks shut, a probe\nreads the plain words first.";
+        return "Bytes cross the wire sealed,\nbefore the lock clicks shut, a probe\n"
+               "reads the plain words first.";
     if (question && strstr(question, "uprobe"))
         return "An eBPF uprobe on SSL_write runs a small verified kernel program each time an "
                "application hands plaintext to OpenSSL, so you can see the exact HTTP request "
@@ -507,7 +509,7 @@ static int send_head(tconn *c, int status, const char *ctype, long content_lengt
                              : dbuf_printf(&h, "Transfer-Encoding: chunked\r\n");
     r |= dbuf_printf(&h, "Connection: keep-alive\r\nopenai-version: 2020-10-01\r\n"
                          "openai-processing-ms: %d\r\nx-request-id: req_%s\r\n", ms, rid);
-    if (model)
+    if (model && model[strcspn(model, "\r\n")] == 0) /* never a header of our own making */
         r |= dbuf_printf(&h, "openai-model: %s\r\n", model);
     r |= dbuf_add(&h, "\r\n", 2);
     r = r ? -1 : tconn_write(c, h.p, h.len);
@@ -538,7 +540,8 @@ static int send_error(tconn *c, int status, const char *message, const char *cod
 
 static json_t *tool_call_json(const answer_plan *p, const char *call_id, const char *args)
 {
-    const char *fname = json_string_value(json_object_get(json_object_get(p->tool, "function"), "name"));
+    const json_t *fn = json_object_get(p->tool, "function");
+    const char *fname = json_string_value(json_object_get(fn, "name"));
     return json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", call_id, "type", "function", "function",
                      "name", fname ? fname : "tool", "arguments", args);
 }
@@ -550,7 +553,7 @@ static int answer_complete(tconn *c, const answer_plan *p)
     const char *finish = "stop";
     if (p->tool) {
         char call_id[32] = "call_";
-        random_text(call_id + 5, 25, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+        random_text(call_id + 5, 25, ALNUM);
         json_t *a = tool_arguments(p->tool);
         char *args = json_dumps(a, JSON_COMPACT);
         json_decref(a);
@@ -564,11 +567,16 @@ static int answer_complete(tconn *c, const answer_plan *p)
                         "annotations");
         completion = estimate_tokens(strlen(p->text));
     }
-    json_t *body = json_pack("{s:s,s:s,s:I,s:s,s:[{s:i,s:o,s:n,s:s}],s:o,s:s,s:s}", "id", p->id,
-                             "object", "chat.completion", "created", (json_int_t)p->created, "model",
-                             p->model, "choices", "index", 0, "message", msg, "logprobs",
-                             "finish_reason", finish, "usage", usage_json(p->prompt_tokens, completion),
-                             "service_tier", "default", "system_fingerprint", "fp_0demo0demo");
+    json_t *body = json_pack("{s:s,s:s,s:I,s:s,s:[{s:i,s:o,s:n,s:s}],s:o,s:s,s:s}",
+                             "id", p->id,
+                             "object", "chat.completion",
+                             "created", (json_int_t)p->created,
+                             "model", p->model,
+                             "choices", "index", 0, "message", msg, "logprobs", "finish_reason",
+                             finish,
+                             "usage", usage_json(p->prompt_tokens, completion),
+                             "service_tier", "default",
+                             "system_fingerprint", "fp_0demo0demo");
     sleep_ms(180); /* the model "thinks" */
     return body ? send_json(c, 200, body, p->model, 180) : -1;
 }
@@ -626,7 +634,7 @@ static int stream_text(tconn *c, const answer_plan *p, long *completion)
 static int stream_tool_call(tconn *c, const answer_plan *p, long *completion)
 {
     char call_id[32] = "call_";
-    random_text(call_id + 5, 25, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+    random_text(call_id + 5, 25, ALNUM);
     json_t *tc = tool_call_json(p, call_id, "");
     json_object_set_new(tc, "index", json_integer(0));
     if (send_sse(c, chunk_json(p, json_pack("{s:s,s:n,s:[o]}", "role", "assistant", "content",
@@ -705,10 +713,11 @@ static int provider_answer(tconn *c, const char *line, const char *body, size_t 
     p.tool = json_array_size(tools) ? json_array_get(tools, 0) : NULL;
     p.text = answer_text(last_user_text(msgs));
     char *tools_text = tools ? json_dumps(tools, JSON_COMPACT) : NULL;
-    p.prompt_tokens = 3 + estimate_tokens(content_bytes(msgs) + (tools_text ? strlen(tools_text) : 0));
+    size_t prompt_bytes = content_bytes(msgs) + (tools_text ? strlen(tools_text) : 0);
+    p.prompt_tokens = 3 + estimate_tokens(prompt_bytes);
     free(tools_text);
     memcpy(p.id, "chatcmpl-", 9);
-    random_text(p.id + 9, 30, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+    random_text(p.id + 9, 30, ALNUM);
     int r = p.stream ? answer_stream(c, &p) : answer_complete(c, &p);
     json_decref(req);
     return r;
@@ -776,29 +785,43 @@ typedef struct demo_request {
 
 static json_t *body_plain(void)
 {
-    return json_pack("{s:s,s:[{s:s,s:s},{s:s,s:s}],s:f,s:i}", "model", "gpt-4o-mini", "messages",
-                     "role", "system", "content", "You are a concise assistant for Linux engineers.",
-                     "role", "user", "content",
+    return json_pack("{s:s,s:[{s:s,s:s},{s:s,s:s}],s:f,s:i}",
+                     "model", "gpt-4o-mini",
+                     "messages",
+                     "role", "system",
+                     "content", "You are a concise assistant for Linux engineers.",
+                     "role", "user",
+                     "content",
                      "In one sentence: what does an eBPF uprobe on SSL_write let you see?",
-                     "temperature", 0.2, "max_tokens", 120);
+                     "temperature", 0.2,
+                     "max_tokens", 120);
 }
 
 static json_t *body_stream(void)
 {
-    return json_pack("{s:s,s:b,s:{s:b},s:[{s:s,s:s}]}", "model", "gpt-4o-mini", "stream", 1,
-                     "stream_options", "include_usage", 1, "messages", "role", "user", "content",
-                     "Write a haiku about reading TLS plaintext.");
+    return json_pack("{s:s,s:b,s:{s:b},s:[{s:s,s:s}]}",
+                     "model", "gpt-4o-mini",
+                     "stream", 1,
+                     "stream_options", "include_usage", 1,
+                     "messages", "role", "user",
+                     "content", "Write a haiku about reading TLS plaintext.");
 }
 
 static json_t *body_tool(void)
 {
-    return json_pack(
-        "{s:s,s:[{s:s,s:s}],s:[{s:s,s:{s:s,s:s,s:{s:s,s:{s:{s:s,s:s},s:{s:s,s:[s,s]}},s:[s]}}}],s:s}",
-        "model", "gpt-4o", "messages", "role", "user", "content",
-        "What is the weather in Paris right now?", "tools", "type", "function", "function", "name",
-        "get_weather", "description", "Current weather for a city", "parameters", "type", "object",
-        "properties", "city", "type", "string", "description", "City and country", "unit", "type",
-        "string", "enum", "celsius", "fahrenheit", "required", "city", "tool_choice", "auto");
+    json_t *params = json_pack("{s:s,s:{s:{s:s,s:s},s:{s:s,s:[s,s]}},s:[s]}",
+                               "type", "object",
+                               "properties",
+                               "city", "type", "string", "description", "City and country",
+                               "unit", "type", "string", "enum", "celsius", "fahrenheit",
+                               "required", "city");
+    return json_pack("{s:s,s:[{s:s,s:s}],s:[{s:s,s:{s:s,s:s,s:o}}],s:s}",
+                     "model", "gpt-4o",
+                     "messages", "role", "user",
+                     "content", "What is the weather in Paris right now?",
+                     "tools", "type", "function", "function", "name", "get_weather", "description",
+                     "Current weather for a city", "parameters", params,
+                     "tool_choice", "auto");
 }
 
 static int check_plain(const char *b, size_t n)
@@ -821,7 +844,8 @@ static int check_tool(const char *b, size_t n)
     json_t *j = json_loadb(b, n, 0, NULL);
     const json_t *call = json_array_get(json_object_get(json_object_get(
         json_array_get(json_object_get(j, "choices"), 0), "message"), "tool_calls"), 0);
-    const char *name = json_string_value(json_object_get(json_object_get(call, "function"), "name"));
+    const json_t *fn = json_object_get(call, "function");
+    const char *name = json_string_value(json_object_get(fn, "name"));
     int ok = name && strcmp(name, "get_weather") == 0;
     json_decref(j);
     return ok ? 0 : -1;
@@ -878,7 +902,8 @@ static int client_connect(const tls_api *t, SSL_CTX *ctx, int port, tconn *c)
     set_io_timeouts(fd);
     c->ssl = t->ssl_new(ctx);
     if (!c->ssl || t->set_fd(c->ssl, fd) != 1 ||
-        t->ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, "localhost") != 1 ||
+        t->ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                "localhost") != 1 ||
         t->set1_host(c->ssl, "localhost") != 1 || t->connect(c->ssl) != 1) {
         close(fd);
         return -1;
@@ -910,7 +935,7 @@ static int client_run(const tls_api *t, X509 *cert, int port, int go_fd, pid_t s
     t->ctx_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     char key[49] = "sk-demo-";
     random_text(key + 8, sizeof(key) - 8,
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+                ALNUM);
     tconn c = {.t = t};
     int fd = client_connect(t, ctx, port, &c), failed = 0;
     for (int i = 0; i < DEMO_REQUESTS; i++) {
@@ -1004,7 +1029,8 @@ static void *relay_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals go to the sensor's thread */
     uint64_t deadline = mono_ms() + DEMO_DEADLINE_S * 1000u;
     for (;;) {
-        struct pollfd p[2] = {{.fd = r->in_fd, .events = POLLIN}, {.fd = r->alive_fd, .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = r->in_fd, .events = POLLIN},
+                              {.fd = r->alive_fd, .events = POLLIN}};
         uint64_t now = mono_ms();
         int timeout = r->timed_out ? -1 : now >= deadline ? 0 : (int)(deadline - now);
         int n = poll(p, r->alive_fd >= 0 ? 2 : 1, timeout);
@@ -1128,7 +1154,8 @@ static int write_empty_config(const char *path)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    static const char text[] = "# oisp-sensor demo: defaults only, so no configured sink sees demo events\n";
+    static const char text[] =
+        "# oisp-sensor demo: defaults only, so no configured sink sees demo events\n";
     ssize_t w = write(fd, text, sizeof(text) - 1);
     close(fd);
     return w == (ssize_t)(sizeof(text) - 1) ? 0 : -1;
@@ -1274,7 +1301,8 @@ static void count_client_events(const char *path, pid_t client, int *req, int *r
             (*req)++;
         if (pid == client && strcmp(type, "ai.response") == 0) {
             (*resp)++;
-            *tool += json_array_size(json_object_get(json_object_get(ev, "data"), "tool_calls")) > 0;
+            const json_t *calls = json_object_get(json_object_get(ev, "data"), "tool_calls");
+            *tool += json_array_size(calls) > 0;
         }
         json_decref(ev);
     }
@@ -1351,7 +1379,8 @@ static int demo_live(const demo_opts *o)
         return 1;
     snprintf(d->dir, sizeof(d->dir), "/tmp/oisp-demo.XXXXXX");
     if (!mkdtemp(d->dir)) {
-        fprintf(stderr, "oisp-sensor demo: cannot make a temporary directory: %s\n", strerror(errno));
+        fprintf(stderr, "oisp-sensor demo: cannot make a temporary directory: %s\n",
+                strerror(errno));
         free(d);
         return 1;
     }
@@ -1475,9 +1504,10 @@ static void usage(FILE *f)
         "usage: oisp-sensor demo [--keep FILE] [-v]\n"
         "See real OISP events in seconds, without an API key.  As root (or with CAP_BPF and\n"
         "CAP_PERFMON) the demo starts a local HTTPS fake of an OpenAI-compatible API and a client\n"
-        "that makes three calls to it (plain, streaming, tool call), captures them with the sensor,\n"
-        "and shows the events.  Nothing leaves 127.0.0.1, no sink you configured is used, and no\n"
-        "file is left behind.  Without privileges it shows events an earlier demo recorded.\n"
+        "that makes three calls to it (plain, streaming, tool call), captures them with the\n"
+        "sensor, and shows the events.  Nothing leaves 127.0.0.1, no sink you configured is\n"
+        "used, and no file is left behind.  Without privileges it shows events an earlier demo\n"
+        "recorded.\n"
         "\n"
         "  --keep FILE     also write the events to FILE (mode 0600)\n"
         "  -v, --verbose   show the sensor's messages (-vv: and its probing details)\n"

@@ -371,7 +371,8 @@ static void usage(FILE *f)
         "                       --set output.jsonl.path=copy.jsonl (\"\" for no file)\n"
         "                       --set sinks.webhook.url=http://127.0.0.1:8080/events\n"
         "                       --set sinks.websocket.listen=127.0.0.1:7778\n"
-        "      --rate N         send N events per second (default: as fast as the sinks take them)\n"
+        "      --rate N         send N events per second (default: as fast as the sinks take\n"
+        "                       them)\n"
         "      --realtime       keep the time between events (from their ts)\n"
         "      --wait MS        wait MS before the first event, e.g. for the UI to connect to\n"
         "                       the WebSocket sink (which only sends to clients connected)\n"
@@ -690,14 +691,16 @@ int cmd_replay(int argc, char **argv)
     install_signals();
     if (o.wait_ms > 0) {
         if (!o.quiet)
-            fprintf(stderr, "oisp-sensor replay: waiting %d ms before the first event\n", o.wait_ms);
+            fprintf(stderr, "oisp-sensor replay: waiting %d ms before the first event\n",
+                    o.wait_ms);
         wait_until(ss, mono_ns() + (uint64_t)o.wait_ms * 1000000ull);
     }
     replay_reader *r = replay_reader_new(fd, REPLAY_MAX_LINE);
     replay_counts c = {0};
     int read_rc = r ? feed(r, ss, &o, &c) : -1;
     if (read_rc < 0)
-        fprintf(stderr, "oisp-sensor replay: %s: %s\n", o.file, r ? strerror(errno) : "out of memory");
+        fprintf(stderr, "oisp-sensor replay: %s: %s\n", o.file,
+                r ? strerror(errno) : "out of memory");
     if (replay_stop && !o.quiet)
         fprintf(stderr, "oisp-sensor replay: interrupted: draining what was sent\n");
     drain(ss, o.drain_ms);
