@@ -35,8 +35,9 @@
  *                   whole so that no prompt or answer text leaves the host:
  *                   - message content / thinking / refusal and
  *                     agent.tool_call data.arguments become the OISP marker
- *                     {"$redacted": {reason: "policy", detector (the first
- *                     finding, if any), redaction_profile: "full",
+ *                     {"$redacted": {reason: "policy", detector (if
+ *                     anything was found: the first detector in the order
+ *                     below that did), redaction_profile: "full",
  *                     original_length (characters), hash ("sha256:<hex>" of
  *                     the UTF-8 bytes; of the compact JSON with sorted keys
  *                     for objects), preview (the first preview_chars
@@ -55,8 +56,10 @@
  * confidence.redaction_applied: true when anything was masked, replaced or
  * removed, now or by an earlier pass, or when its text already holds masks
  * (command lines are masked where they are read).  Findings are summed in
- * attrs.redaction.findings = [{type, count}] (built-in detectors first, then
- * the user's patterns in their order).
+ * attrs.redaction.findings = [{type, count}] (built-in detectors in the
+ * order of secret_kind, then the user's patterns in their order).  A user
+ * pattern's adjacent matches share one mask; one that matches so often
+ * that the text would grow past 4 times its size masks the whole string.
  *
  * Redacting an event twice gives the same event as redacting it once:
  * masks and markers are skipped, counts are only added for new findings.
