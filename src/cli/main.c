@@ -4,9 +4,11 @@
 
 #include "cli/analyze.h"
 #include "cli/configcmd.h"
+#include "cli/demo.h"
 #include "cli/diag.h"
 #include "cli/hostcmds.h"
 #include "cli/record.h"
+#include "cli/replay.h"
 #include "cli/show.h"
 #include "cli/sinkcmds.h"
 #include "cli/status.h"
@@ -35,6 +37,8 @@ static const command commands[] = {
     {"check", cmd_check, "can this host run the sensor? PASS/WARN/FAIL per requirement, with fixes"},
     {"diagnose", cmd_diagnose, "which TLS library a process uses, and whether we can attach (--pid N)"},
     {"ssl-info", cmd_ssl_info, "every TLS library and TLS-carrying binary on the host and in processes"},
+    {"demo", cmd_demo, "see real events in seconds: a local fake provider and client, captured live"},
+    {"replay", cmd_replay, "send recorded events to the configured sinks (JSONL, UI, webhooks, ...)"},
     {"dlq", cmd_dlq, "resend events a sink could not deliver (dlq replay FILE)"},
     {"top", cmd_top, "live CPU, memory, disk, network and top processes"},
     {"metrics", cmd_metrics, "host metrics once, as --json, or served for Prometheus"},

@@ -31,6 +31,7 @@
 #include "events/clock.h"
 #include "events/event.h"
 #include "events/pipeline.h"
+#include "events/redact.h"
 #include "host/fanmon.h"
 #include "host/metrics.h"
 #include "host/promhttp.h"
@@ -183,6 +184,24 @@ static int open_capture(sensor *s, char *err, size_t errlen)
     return s->host ? 0 : -1;
 }
 
+/* ---- redaction ---- */
+
+static redactor *make_redactor(const config *c, char *err, size_t errlen)
+{
+    size_t n = c->redaction.patterns.n;
+    redact_pattern *pv = calloc(n + 1, sizeof(*pv));
+    if (!pv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        pv[i] = (redact_pattern){c->redaction.patterns.v[i].name, c->redaction.patterns.v[i].regex};
+    redact_opts o = {.mode = (redact_mode)c->redaction.mode, .patterns = pv, .npatterns = n};
+    redactor *r = redact_new(&o, err, errlen);
+    free(pv);
+    return r;
+}
+
 /* ---- file monitor ---- */
 
 static void on_fan_event(json_t *ev, void *ctx)
@@ -228,7 +247,7 @@ static json_t *drops_json(sensor *s)
     conn_table_stats cs;
     conn_table_get_stats(pipeline_conns(s->pipe), &cs);
     return json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
         "ring_full_records", (json_int_t)k[TLS_CNT_DROP_RING],
         "ring_full_bytes", (json_int_t)k[TLS_CNT_DROP_RING_BYTES],
         "args_map_full", (json_int_t)k[TLS_CNT_DROP_ACTIVE_MAP],
@@ -243,7 +262,8 @@ static json_t *drops_json(sensor *s)
         "stream_gaps", (json_int_t)cs.gaps,
         "http_parse_errors", (json_int_t)cs.parse_errors,
         "requests_without_response", (json_int_t)ps.requests_no_response,
-        "responses_without_request", (json_int_t)ps.responses_no_request);
+        "responses_without_request", (json_int_t)ps.responses_no_request,
+        "redaction_failures", (json_int_t)ps.redact_failures);
 }
 
 static json_t *capture_json(sensor *s)
@@ -399,8 +419,10 @@ static void reload(sensor *s)
         fprintf(stderr, "oisp-sensor: reload failed, keeping the running configuration:\n%s\n", err);
         return;
     }
-    sink_set *ns = sinkconf_open(&n, err, sizeof(err));
+    redactor *nr = make_redactor(&n, err, sizeof(err));
+    sink_set *ns = nr ? sinkconf_open(&n, err, sizeof(err)) : NULL;
     if (!ns) {
+        redact_free(nr);
         s->reload_errors++;
         fprintf(stderr, "oisp-sensor: reload failed, keeping the running configuration: %s\n", err);
         config_free(&n);
@@ -415,6 +437,7 @@ static void reload(sensor *s)
         hostcap_track(s->host, pids[i]);
     pipeline_set_inbound(s->pipe, n.capture.inbound);
     note_restart_needed(s, &n);
+    redact_free(pipeline_swap_redactor(s->pipe, nr));
     sink_set *old = pipeline_swap_sinks(s->pipe, ns);
     sink_set_close(old, DRAIN_MS); /* everything it holds is delivered or dead-lettered */
     s->sinks = ns;
@@ -550,6 +573,10 @@ static int start(sensor *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    redactor *r = make_redactor(&s->cfg, err, errlen);
+    if (!r)
+        return -1;
+    pipeline_swap_redactor(s->pipe, r);
     if (open_capture(s, err, errlen) || open_fanotify(s, err, errlen) ||
         open_endpoints(s, err, errlen))
         return -1;

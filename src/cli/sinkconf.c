@@ -78,8 +78,12 @@ static int open_ws(sink_set *ss, const config_websocket *w, char *err, size_t er
 {
     if (!w->listen || !*w->listen)
         return 0;
-    sink_ws_config c = {.listen = w->listen, .token = w->token && *w->token ? w->token : NULL,
-                        .client_queue = (size_t)w->queue};
+    sink_ws_config c;
+    sink_ws_config_default(&c);
+    c.listen = w->listen;
+    c.token = w->token && *w->token ? w->token : NULL;
+    if (w->queue > 0)
+        c.client_queue = (size_t)w->queue;
     return add(ss, sink_ws_new(&c, err, errlen), err, errlen, "sinks.websocket");
 }
 

@@ -13,6 +13,7 @@
 #include "events/event.h"
 #include "events/hostev.h"
 #include "events/proc.h"
+#include "events/redact.h"
 #include "stream/conn.h"
 
 #define PROC_CACHE_MAX 8192
@@ -34,7 +35,9 @@ struct pipeline {
     json_t *host;
     pipeline_stats st;
     uint64_t by_type[32]; /* indexes: event_types[] */
-    pthread_rwlock_t sinks_lock; /* emit reads o.sinks; reload swaps it */
+    pthread_rwlock_t sinks_lock; /* emit reads o.sinks and redact; reload swaps them */
+    redactor *redact;            /* applied to every event before any sink */
+    uint64_t redact_failures;    /* events dropped rather than written unredacted */
 };
 
 static const char *const event_types[] = {
@@ -99,9 +102,21 @@ static void emit(pipeline *p, json_t *ev)
 {
     count_type(p, ev);
     pthread_rwlock_rdlock(&p->sinks_lock);
-    sink_set_emit(p->o.sinks, ev);
+    if (!p->redact || redact_event(p->redact, ev) >= 0)
+        sink_set_emit(p->o.sinks, ev);
+    else /* out of memory mid-redaction: never write it half redacted */
+        __atomic_fetch_add(&p->redact_failures, 1, __ATOMIC_RELAXED);
     pthread_rwlock_unlock(&p->sinks_lock);
     json_decref(ev);
+}
+
+redactor *pipeline_swap_redactor(pipeline *p, redactor *r)
+{
+    pthread_rwlock_wrlock(&p->sinks_lock);
+    redactor *old = p->redact;
+    p->redact = r;
+    pthread_rwlock_unlock(&p->sinks_lock);
+    return old;
 }
 
 sink_set *pipeline_swap_sinks(pipeline *p, sink_set *ss)
@@ -255,6 +270,7 @@ void pipeline_free(pipeline *p)
     conn_table_free(p->conns);
     corr_free(p->corr);
     hostev_free(p->hev);
+    redact_free(p->redact);
     proc_cache_free(p->procs);
     json_decref(p->host);
     free(p);
@@ -317,5 +333,6 @@ void pipeline_get_stats(const pipeline *p, pipeline_stats *out)
     out->tool_calls = cs.tool_calls;
     out->tool_results = cs.tool_results;
     out->host_linked = cs.host_linked;
+    out->redact_failures = __atomic_load_n(&p->redact_failures, __ATOMIC_RELAXED);
 }
 const struct conn_table *pipeline_conns(const pipeline *p) { return p->conns; }

@@ -57,6 +57,7 @@ typedef struct pipeline_stats {
     uint64_t host_events;            /* process/file/network events emitted */
     uint64_t host_malformed;         /* host records that could not be decoded */
     uint64_t tool_calls, tool_results, host_linked; /* agent correlation */
+    uint64_t redact_failures;        /* events dropped: redaction ran out of memory */
 } pipeline_stats;
 void pipeline_get_stats(const pipeline *p, pipeline_stats *out);
 /* Events written so far, by type: {"ai.request": N, ...} (thread-safe). */
@@ -65,6 +66,10 @@ json_t *pipeline_event_counts(const pipeline *p);
  * drain and close.  Events emitted after the call go to the new set. */
 sink_set *pipeline_swap_sinks(pipeline *p, sink_set *ss);
 void pipeline_set_inbound(pipeline *p, int inbound);
+/* Replaces the redactor applied to every event (NULL: none); returns the
+ * old one for the caller to free.  The pipeline frees the last one. */
+struct redactor;
+struct redactor *pipeline_swap_redactor(pipeline *p, struct redactor *r);
 /* Emits an event built elsewhere (host monitors); takes the reference.
  * Thread-safe. */
 void pipeline_emit(pipeline *p, json_t *ev);
