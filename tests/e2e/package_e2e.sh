@@ -4,7 +4,10 @@
 # `SKIP name: reason` per test, then `N passed, N failed, N skipped`; exits 1 if
 # any failed.
 #
-#   deb_build      packaging/build-deb.sh makes build/oisp-sensor_VERSION_ARCH.deb
+# The tests work on a copy of build/oisp-sensor (BUILD=<work>/b), so that a rebuild while they
+# run changes nothing, and they never compile: make is run with -o on the binary.
+#
+#   deb_build      packaging/build-deb.sh makes BUILD/oisp-sensor_VERSION_ARCH.deb
 #   deb_contents   dpkg-deb -c: every file with its mode and root ownership, nothing else
 #   deb_extract    dpkg -x into a temporary root: the files are the tree's, the binary runs
 #   deb_control    dpkg-deb -I: fields, Depends (every NEEDED library's package, capstone),
@@ -15,7 +18,8 @@
 #   make_install   make install DESTDIR: the tree with its modes; a second install keeps an
 #                  edited config; make uninstall removes the files and keeps the config
 #   man_page       renders without warnings; documents every command and only real options
-#   completion     bash completion: `oisp-sensor re` -> record, options, sub-commands, values
+#   completion     bash completion: `oisp-sensor rec` -> record (`re` also offers replay),
+#                  options, sub-commands, option values, files
 #   service_run    the unit's ExecStart run the way systemd would run it (see below), capturing
 #                  curl as root, curl as nobody, and a private copy of node in a 0700
 #                  directory as nobody; SIGHUP reloads; SIGTERM exits 0
@@ -64,12 +68,13 @@ mode_string() {                              # mode_string 640 -> -rw-r-----
 if ! make -s all >/dev/null 2>&1; then
     echo "FAIL build: make all failed"; echo "0 passed, 1 failed"; exit 1
 fi
-BUILT=$ROOT/build/oisp-sensor
 VERSION=$(sed -n 's/^#define OISP_SENSOR_VERSION "\(.*\)"/\1/p' src/events/event.h)
 WORK=$(mktemp -d "$ROOT/build/pkg-e2e.XXXXXX")     # not under /tmp: PrivateTmp hides it
 chmod 755 "$WORK"
-BIN=$WORK/oisp-sensor                        # a copy: immune to a rebuild while the tests run
-cp "$BUILT" "$BIN"
+SNAP=$WORK/b                                 # BUILD for the packaging scripts and make install
+mkdir -p "$SNAP" && cp "$ROOT/build/oisp-sensor" "$SNAP/oisp-sensor"
+BIN=$SNAP/oisp-sensor
+MAKE_I=(make -s -o "$BIN" BUILD="$SNAP")    # install/uninstall the copy, never rebuild it
 cleanup() {
     [ -n "${sensor_pid:-}" ] && kill -KILL "$sensor_pid" 2>/dev/null
     [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null
@@ -87,9 +92,9 @@ usr/share/bash-completion/completions/oisp-sensor 644"
 
 # ---------------------------------------------------------------------------------------
 begin deb_build
-DEB=$(packaging/build-deb.sh 2>"$WORK/deb.err")
+DEB=$(BUILD=$SNAP packaging/build-deb.sh 2>"$WORK/deb.err")
 [ -n "$DEB" ] && [ -f "$DEB" ] || note "build-deb.sh made no package: $(tail -n1 "$WORK/deb.err")"
-[ "$DEB" = "build/oisp-sensor_${VERSION}_$(dpkg --print-architecture).deb" ] || note "unexpected name $DEB"
+[ "$DEB" = "$SNAP/oisp-sensor_${VERSION}_$(dpkg --print-architecture).deb" ] || note "unexpected name $DEB"
 [ -s "$WORK/deb.err" ] && note "build-deb.sh warned: $(head -n1 "$WORK/deb.err")"
 end
 
@@ -114,7 +119,7 @@ begin deb_extract
 X=$WORK/x
 if [ -f "$DEB" ] && dpkg -x "$DEB" "$X"; then
     while read -r path mode; do want_file "$X/$path"; want_mode "$X/$path" "$mode"; done <<<"$FILES"
-    cmp -s "$X/usr/bin/oisp-sensor" "$BUILT" || note "the packaged binary is not build/oisp-sensor"
+    cmp -s "$X/usr/bin/oisp-sensor" "$BIN" || note "the packaged binary is not the built one"
     "$X/usr/bin/oisp-sensor" version | grep -qF "oisp-sensor $VERSION" || note "packaged binary: wrong version"
     cmp -s "$X/etc/oisp/config.toml" packaging/config.toml || note "config.toml differs from packaging/config.toml"
     cmp -s "$X/usr/lib/systemd/system/oisp-sensor.service" packaging/oisp-sensor.service ||
@@ -202,7 +207,7 @@ fi
 # ---------------------------------------------------------------------------------------
 if command -v rpmbuild >/dev/null && command -v rpm >/dev/null; then
     begin rpm_build
-    RPM=$(packaging/build-rpm.sh 2>"$WORK/rpm.err")
+    RPM=$(BUILD=$SNAP packaging/build-rpm.sh 2>"$WORK/rpm.err")
     if [ -n "$RPM" ] && [ -f "$RPM" ]; then
         rpm -qlp "$RPM" 2>/dev/null | sort >"$WORK/rpm.list"
         printf '/etc/oisp\n' >"$WORK/rpm.want"
@@ -227,19 +232,19 @@ fi
 # ---------------------------------------------------------------------------------------
 begin make_install
 I=$WORK/inst
-if make -s install DESTDIR="$I" >"$WORK/install.log" 2>&1; then
+if "${MAKE_I[@]}" install DESTDIR="$I" >"$WORK/install.log" 2>&1; then
     while read -r path mode; do want_file "$I/$path"; want_mode "$I/$path" "$mode"; done <<<"$FILES"
     want_mode "$I/var/lib/oisp" 750
     want_mode "$I/var/log/oisp" 750
     cmp -s "$I/usr/lib/systemd/system/oisp-sensor.service" "$UNIT" || note "installed unit differs (PREFIX=/usr)"
     echo '# edited by the administrator' >>"$I/etc/oisp/config.toml"
-    make -s install DESTDIR="$I" >"$WORK/install2.log" 2>&1 || note "second make install failed"
+    "${MAKE_I[@]}" install DESTDIR="$I" >"$WORK/install2.log" 2>&1 || note "second make install failed"
     tail -n1 "$I/etc/oisp/config.toml" | grep -q 'edited by the administrator' || note "make install overwrote the config"
     cmp -s "$I/etc/oisp/config.toml.default" packaging/config.toml || note "no config.toml.default beside the kept config"
-    make -s install DESTDIR="$WORK/inst2" PREFIX=/usr/local >/dev/null 2>&1 &&
+    "${MAKE_I[@]}" install DESTDIR="$WORK/inst2" PREFIX=/usr/local >/dev/null 2>&1 &&
         grep -q '^ExecStart=/usr/local/bin/oisp-sensor ' "$WORK/inst2/usr/local/lib/systemd/system/oisp-sensor.service" ||
         note "PREFIX=/usr/local: the unit does not run /usr/local/bin/oisp-sensor"
-    make -s uninstall DESTDIR="$I" >/dev/null 2>&1 || note "make uninstall failed"
+    "${MAKE_I[@]}" uninstall DESTDIR="$I" >/dev/null 2>&1 || note "make uninstall failed"
     [ -e "$I/usr/bin/oisp-sensor" ] && note "make uninstall left the binary"
     [ -e "$I/usr/lib/systemd/system/oisp-sensor.service" ] && note "make uninstall left the unit"
     [ -e "$I/etc/oisp/config.toml" ] || note "make uninstall removed the config"
@@ -294,10 +299,10 @@ done
 EOF
 mkdir -p "$WORK/bin" && ln -sf "$BIN" "$WORK/bin/oisp-sensor"
 mapfile -t got < <(cd "$WORK" && PATH=$WORK/bin:$PATH COMPLETION=$ROOT/completions/oisp-sensor.bash bash complete.sh \
-    "oisp-sensor re" "oisp-sensor " "oisp-sensor record --max-c" "oisp-sensor analyze " \
+    "oisp-sensor rec" "oisp-sensor " "oisp-sensor record --max-c" "oisp-sensor analyze " \
     "oisp-sensor show -t ai.re" "oisp-sensor analyze costs --by " "oisp-sensor config " \
-    "oisp-sensor record -o complete.s")
-[ "${got[0]:-}" = record ] || note "'oisp-sensor re' completes to '${got[0]:-}', not record"
+    "oisp-sensor record -o complete.s" "oisp-sensor re")
+[ "${got[0]:-}" = record ] || note "'oisp-sensor rec' completes to '${got[0]:-}', not record"
 for cmd in $("$BIN" --help | awk '/^commands:/{on=1; next} on && /^$/{exit} on {print $1}'); do
     [[ " ${got[1]:-} " == *" $cmd "* ]] || note "command $cmd is not offered"
 done
@@ -307,6 +312,7 @@ done
 [ "${got[5]:-}" = "provider model process" ] || note "'analyze costs --by ' offers '${got[5]:-}'"
 [ "${got[6]:-}" = "check show" ] || note "'config ' offers '${got[6]:-}'"
 [ "${got[7]:-}" = complete.sh ] || note "'record -o complete.s' offers '${got[7]:-}'"
+[[ " ${got[8]:-} " == *" record "* ]] || note "'oisp-sensor re' offers '${got[8]:-}', without record"
 bash -c "source completions/oisp-sensor.bash && complete -p oisp-sensor" 2>/dev/null | grep -q -- '-F _oisp_sensor oisp-sensor' ||
     note "complete -p does not show the completion function"
 end
@@ -405,7 +411,7 @@ const [go, port, ca] = process.argv.slice(2);
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'MARK-pkg-node Say hello.' }] });
   const req = https.request({ host: '127.0.0.1', servername: 'api.openai.com', port: +port, method: 'POST',
     path: '/v1/chat/completions', ca: fs.readFileSync(ca),
-    headers: { Host: 'api.openai.com', 'Content-Type': 'application/json', Authorization: 'Bearer sk-test' } },
+    headers: { Host: 'api.openai.com:' + port, 'Content-Type': 'application/json', Authorization: 'Bearer sk-test' } },
     (res) => { res.resume(); res.on('end', () => process.exit(res.statusCode === 200 ? 0 : 1)); });
   req.on('error', () => process.exit(1));
   req.end(body);
@@ -446,20 +452,21 @@ EOF
     rm -f "$d/private/node"
 }
 
-# who_called EVENTS: "comm:uid" of each ai.request, sorted
+# who_called EVENTS PORT: "comm:uid" of each ai.request to the fake provider on PORT, sorted
+# (the probes see the whole host: other programs' calls may be in EVENTS too)
 who_called() {
     "$PY" -c 'import json, sys
 for line in open(sys.argv[1]):
     e = json.loads(line)
-    if e.get("event_type") == "ai.request":
+    if e.get("event_type") == "ai.request" and (":%s/" % sys.argv[2]) in line:
         p = e.get("process") or {}
-        print("%s:%s" % (p.get("name"), p.get("uid")))' "$1" 2>/dev/null | sort | tr '\n' ' '
+        print("%s:%s" % (p.get("name"), p.get("uid")))' "$1" "$2" 2>/dev/null | sort | tr '\n' ' '
 }
 
 # the unit, moved below $1 as `make install DESTDIR` would, with loopback endpoints off
 relocated_unit() {
     local r=$1 out=$2
-    make -s install DESTDIR="$r" >/dev/null 2>&1 || { note "make install failed"; return 1; }
+    "${MAKE_I[@]}" install DESTDIR="$r" >/dev/null 2>&1 || { note "make install failed"; return 1; }
     rm -f "$r/etc/oisp/config.toml.default"
     sed -i -e "s|\"/var/log/oisp/|\"$r/var/log/oisp/|" \
         -e 's|^#listen = "127.0.0.1:\(7777\|9464\)"|listen = ""|' "$r/etc/oisp/config.toml"
@@ -489,7 +496,7 @@ else
         ev=$R/var/log/oisp/events.jsonl
         [ "$(stat -c '%u %a' "$ev" 2>/dev/null)" = "$SVC_UID 600" ] ||
             note "events file: owner/mode $(stat -c '%u %a' "$ev" 2>/dev/null), wanted $SVC_UID 600"
-        got=$(who_called "$ev")
+        got=$(who_called "$ev" "$(cat "$WORK/service_run/pub/port" 2>/dev/null)")
         [ "$got" = "curl:0 curl:65534 node:65534 " ] || note "captured ai.request from '$got', wanted curl:0 curl:65534 node:65534"
     fi
     end
@@ -500,7 +507,7 @@ else
     if relocated_unit "$R" "$WORK/caps.service"; then
         sed -i '/^\(AmbientCapabilities\|CapabilityBoundingSet\)=/s/ CAP_DAC_READ_SEARCH//' "$WORK/caps.service"
         service_scenario service_caps "$WORK/caps.service"
-        got=$(who_called "$R/var/log/oisp/events.jsonl")
+        got=$(who_called "$R/var/log/oisp/events.jsonl" "$(cat "$WORK/service_caps/pub/port" 2>/dev/null)")
         [ "$got" = "curl:0 curl:65534 " ] ||
             note "without CAP_DAC_READ_SEARCH captured '$got', wanted only curl:0 curl:65534 (the private node missed)"
     fi
@@ -579,7 +586,7 @@ else
             --system-call-filter="bpf perf_event_open" -b -- systemd.unit=pkgtest.target \
             >"$N/nspawn.log" 2>&1 || true
         umount "$N/merged"
-    ' bash "$N" "$ROOT/$DEB" "$ROOT" "$WORK/pkgtest.sh" >"$WORK/ns.err" 2>&1 ||
+    ' bash "$N" "$DEB" "$ROOT" "$WORK/pkgtest.sh" >"$WORK/ns.err" 2>&1 ||
         note "container setup failed: $(tail -n1 "$WORK/ns.err")"
     rmdir /run/systemd/nspawn/propagate /run/systemd/nspawn/locks /run/systemd/nspawn 2>/dev/null
     res=$N/upper/root/pkgtest.log
