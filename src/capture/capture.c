@@ -135,7 +135,7 @@ static int load_bpf(capture *c, const capture_opts *o, char *err, size_t errlen)
     if (e) {
         if (e == -EPERM && geteuid() != 0)
             snprintf(err, errlen, "permission denied loading eBPF programs: run as root "
-                                  "(or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)");
+                                  "(or with CAP_SYS_ADMIN, CAP_BPF and CAP_PERFMON)");
         else
             snprintf(err, errlen, "loading the eBPF programs failed: %s (run with -v for "
                                   "the verifier's log)", strerror(-e));
@@ -204,6 +204,12 @@ static int discover(capture *c, const capture_opts *o, char *err, size_t errlen)
     discover_lib_dirs(c->targets, on_attach_error, c);
     discover_all_pids(c->targets, on_attach_error, c);
     c->next_full_scan = now_ns() + FULL_SCAN_NS;
+    if (targets_count(c->targets) == 0 && c->attach_errors) {
+        snprintf(err, errlen, "OpenSSL was found but no probe could be attached (%llu attach "
+                              "errors, see above): on this kernel uprobes need CAP_SYS_ADMIN",
+                 (unsigned long long)c->attach_errors);
+        return -1;
+    }
     if (targets_count(c->targets) == 0) {
         snprintf(err, errlen, "no TLS library found: no libssl.so* in the library directories "
                               "and no running process with OpenSSL; install OpenSSL (libssl3) "
@@ -232,7 +238,8 @@ int capture_check_privileges(char *err, size_t errlen)
     if (privileged())
         return 0;
     snprintf(err, errlen, "not privileged: run as root (sudo oisp-sensor ...) or grant "
-                          "CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE");
+                          "CAP_SYS_ADMIN (uprobes), CAP_BPF, CAP_PERFMON, and CAP_SYS_PTRACE with "
+                          "CAP_DAC_READ_SEARCH to see other users' processes");
     return -1;
 }
 

@@ -1532,14 +1532,17 @@ static void check_privileges(checks *c)
     if (!c->caps_known)
         check_add(c, "FAIL", "privileges", "run as root",
                   "cannot read the effective capabilities from /proc/self/status");
-    else if (c->bpf_priv)
+    else if (admin)
         check_add(c, "PASS", "privileges", NULL,
-                  "effective %s (BPF programs, uprobes and tracepoints can be loaded)",
-                  admin ? "CAP_SYS_ADMIN" : "CAP_BPF and CAP_PERFMON");
+                  "effective CAP_SYS_ADMIN (BPF programs, uprobes and tracepoints can be loaded)");
+    else if (c->bpf_priv) /* recent kernels create uprobes only for CAP_SYS_ADMIN */
+        check_add(c, "WARN", "privileges", "also grant CAP_SYS_ADMIN (systemd: AmbientCapabilities=)",
+                  "effective CAP_BPF and CAP_PERFMON load BPF programs, but creating uprobes "
+                  "needs CAP_SYS_ADMIN on recent kernels");
     else
         check_add(c, "FAIL", "privileges",
-                  "run as root (sudo), or give the sensor CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE "
-                  "and CAP_SYS_PTRACE (systemd: AmbientCapabilities=)",
+                  "run as root (sudo), or give the sensor CAP_SYS_ADMIN, CAP_BPF, CAP_PERFMON, "
+                  "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (systemd: AmbientCapabilities=)",
                   "missing %s (needs CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN)",
                   !bpf && !perfmon ? "CAP_BPF and CAP_PERFMON" : !bpf ? "CAP_BPF" : "CAP_PERFMON");
     if (has_cap(c, CAP_SYS_PTRACE_) &&

@@ -97,7 +97,8 @@ static void usage(FILE *f)
         "  -q, --quiet              no progress messages (errors and stats only)\n"
         "  -h, --help               this help\n"
         "\n"
-        "Needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE).  SIGHUP reloads the configuration\n"
+        "Needs root (CAP_SYS_ADMIN for uprobes, CAP_BPF, CAP_PERFMON; CAP_SYS_PTRACE and\n"
+        "CAP_DAC_READ_SEARCH for other users' processes).  SIGHUP reloads the configuration\n"
         "(sinks, filters, redaction); Ctrl-C or SIGTERM writes everything in flight, prints the\n"
         "counters (every loss, by cause) and exits.\n",
         CONTROL_DEFAULT_PATH);
