@@ -1,0 +1,14 @@
+/* fuzz_decode_bedrock.c: libFuzzer target for the bedrock decoder(s) in
+ * src/decode/ through decode_request() and decode_response(): a request
+ * body to one of FUZZ_BEDROCK_APIS (fuzz.h) and a response of any status and
+ * content type.  Input: [path][resp][flags] request FUZZ_SEP response
+ * (see decode_driver.h). */
+#include "decode_driver.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    decode_drive(FUZZ_BEDROCK_APIS, FUZZ_NAPIS(FUZZ_BEDROCK_APIS), data, size);
+    return 0;
+}
