@@ -279,6 +279,8 @@ static size_t scheme_word(const char *s, size_t n, size_t i)
         const char *s;
         size_t len;
     } w[] = {{"bearer", 6}, {"basic", 5}, {"token", 5}};
+    if (i >= n)
+        return 0;
     unsigned char c = U(s, i) | 0x20;
     if (c != 'b' && c != 't')
         return 0;

@@ -91,7 +91,7 @@ static json_t *event(fixture *f, struct host_rec *r)
 {
     json_t *ev = hostev_event(f->h, r, sizeof(*r) + HOST_DATA_MAX);
     if (ev)
-        json_array_append(f->out, ev);
+        json_array_append_new(f->out, ev); /* f->out owns it; valid until teardown */
     return ev;
 }
 
