@@ -6,10 +6,12 @@
 #
 # 1. Replays every committed regression input (tests/data/fuzz-regress/
 #    TARGET/*): each must run clean.
-# 2. Fuzzes for SECONDS (and at most RUNS inputs if given) on the corpus
-#    BUILD/corpus/TARGET, which keeps growing from run to run; a crash, leak,
-#    timeout (10 s per input) or memory blow-up (2 GB) is saved under
-#    BUILD/crashes/TARGET/.
+# 2. Fuzzes for SECONDS (and at most RUNS inputs if given) from the seeds
+#    BUILD/seeds/TARGET and the corpus BUILD/corpus/TARGET, which keeps
+#    growing from run to run (FUZZ_FRESH=1: a temporary corpus instead, so
+#    a short CI run does not spend its time replaying a large one); a
+#    crash, leak, timeout (10 s per input) or memory blow-up (2 GB) is saved
+#    under BUILD/crashes/TARGET/.
 # FUZZ_OUT (default BUILD) is where logs/, results/ and crashes/ go, so a
 # long campaign can keep its own records apart from `make fuzz-ci`.
 # The result line holds executions, coverage (libFuzzer's cov: and ft:),
@@ -21,10 +23,15 @@ BUILD=$1 TARGET=$2 SECONDS_=${3:-60} RUNS=${4:-}
 OUTD=${FUZZ_OUT:-$BUILD}
 BIN=$BUILD/fuzz/fuzz_$TARGET
 CORPUS=$BUILD/corpus/$TARGET
+SEEDS=$BUILD/seeds/$TARGET
 CRASHES=$OUTD/crashes/$TARGET
 LOG=$OUTD/logs/$TARGET.log
 RESULT=$OUTD/results/$TARGET.txt
-mkdir -p "$CORPUS" "$CRASHES" "$OUTD/logs" "$OUTD/results"
+mkdir -p "$CORPUS" "$SEEDS" "$CRASHES" "$OUTD/logs" "$OUTD/results"
+if [ "${FUZZ_FRESH:-0}" = 1 ]; then
+    CORPUS=$(mktemp -d "${TMPDIR:-/tmp}/oisp-fuzz-$TARGET.XXXXXX") || exit 1
+    trap 'rm -rf "$CORPUS"' EXIT
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -42,7 +49,7 @@ args=(-max_total_time="$SECONDS_" -print_final_stats=1 -timeout=10 -rss_limit_mb
       -artifact_prefix="$CRASHES/" -close_fd_mask=1)
 [ -n "$RUNS" ] && args+=(-runs="$RUNS")
 start=$(date +%s)
-"$BIN" "${args[@]}" "$CORPUS" >"$LOG" 2>&1
+"$BIN" "${args[@]}" "$CORPUS" "$SEEDS" >"$LOG" 2>&1
 rc=$?
 elapsed=$(( $(date +%s) - start ))
 

@@ -11,6 +11,11 @@
 // to back.
 //
 //   node node_client.js --port P --model NAME [--conns N] [--duration S] [--rate R] [--body BYTES]
+//                       [--title NAME]
+//
+// --title renames the process (process.title, which sets the thread name the
+// kernel reports as comm) so that the sensor can be told to capture only the
+// load clients (`record --comm NAME`).
 //
 // Prints one line: RESULT requests=N json=A sse=B errors=E seconds=S, and
 // exits 1 if any request failed.
@@ -18,7 +23,7 @@
 const https = require('https');
 
 function parseArgs(argv) {
-  const a = { host: '127.0.0.1', port: 0, model: '', conns: 2, duration: 10, rate: 0, body: 1024 };
+  const a = { host: '127.0.0.1', port: 0, model: '', conns: 2, duration: 10, rate: 0, body: 1024, title: '' };
   for (let i = 2; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '');
     if (!(k in a)) throw new Error(`unknown option ${argv[i]}`);
@@ -57,6 +62,7 @@ function post(agent, a, body) {
 
 async function main() {
   const a = parseArgs(process.argv);
+  if (a.title) process.title = a.title;
   const agent = new https.Agent({ keepAlive: true, maxSockets: a.conns });
   const bodies = [bodyFor(a.model, false, a.body), bodyFor(a.model, true, a.body)];
   const start = Date.now();

@@ -10,12 +10,18 @@ response to the end, and counts the exchanges that completed with status
 without it each connection sends back to back.
 
     py_client.py --port P --model NAME [--conns N] [--duration S] [--rate R] [--body BYTES]
+                 [--comm NAME]
+
+--comm renames the process (prctl PR_SET_NAME, before any thread starts, so
+every thread inherits it) so that the sensor can be told to capture only
+the load clients (`record --comm NAME`).
 
 Prints one line: RESULT requests=N json=A sse=B errors=E seconds=S, and
 exits 1 if any request failed.
 """
 
 import argparse
+import ctypes
 import http.client
 import json
 import ssl
@@ -88,7 +94,10 @@ def main():
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--body", type=int, default=1024)
+    ap.add_argument("--comm")
     args = ap.parse_args()
+    if args.comm:
+        ctypes.CDLL(None).prctl(15, args.comm.encode()[:15], 0, 0, 0)  # PR_SET_NAME
     start = time.monotonic()
     interval = args.conns / args.rate if args.rate > 0 else 0
     workers = [Worker(args, i, start + args.duration, interval) for i in range(args.conns)]
