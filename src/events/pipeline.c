@@ -253,6 +253,8 @@ pipeline *pipeline_new(const pipeline_opts *o)
                         .free_user = free_user};
     p->conns = conn_table_new(&lim, &cb);
     p->procs = proc_cache_new(PROC_CACHE_MAX);
+    if (p->procs)
+        proc_cache_seed(p->procs); /* processes already running: their ancestry too */
     p->host = event_host_info();
     p->corr = corr_new(p->procs, p->host);
     p->hev = hostev_new(p->procs, p->host);

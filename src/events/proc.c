@@ -6,24 +6,28 @@
 #include "events/proc.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "events/clock.h"
 #include "events/secrets.h"
 #include "util/jsonu.h"
 
 #define CMDLINE_MAX 4096
 #define ANCESTORS_MAX 8
 #define GRACE_NS (10ull * 1000000000ull)
+#define REVALIDATE_NS (5ull * 1000000000ull)
 
 typedef struct proc_entry {
     uint32_t pid;
     uint32_t ppid;
     uint64_t start_time;
     uint64_t dead_at;    /* 0 while alive */
+    uint64_t checked_at; /* when start_time was last compared with /proc */
     json_t *obj;         /* NULL: only the parent is known (from fork) */
     int has_ancestors;
 } proc_entry;
@@ -301,11 +305,32 @@ static json_t *ancestors_of(proc_cache *pc, uint32_t pid)
     return arr;
 }
 
+/* A pid the kernel gave to a new process while we missed the old one's
+ * exit shows up as a different start time: read the entry again. */
+static void revalidate(proc_entry *e, uint64_t now)
+{
+    if (e->dead_at || now - e->checked_at < REVALIDATE_NS)
+        return;
+    e->checked_at = now;
+    uint32_t ppid;
+    uint64_t start;
+    if (read_stat("/proc", e->pid, &ppid, &start) == 0 && e->start_time && start != e->start_time) {
+        json_decref(e->obj);
+        e->obj = NULL;
+        e->has_ancestors = 0;
+        load(e);
+    }
+}
+
 json_t *proc_cache_get(proc_cache *pc, uint32_t pid)
 {
     proc_entry *e = entry_for(pc, pid);
-    if (!e->obj)
+    if (!e->obj) {
         load(e);
+        e->checked_at = clock_mono_ns();
+    } else {
+        revalidate(e, clock_mono_ns());
+    }
     if (e->has_ancestors)
         return e->obj;
     json_t *arr = ancestors_of(pc, e->ppid);
@@ -355,6 +380,17 @@ void proc_cache_drop(proc_cache *pc, uint32_t pid)
         pc->v[j] = (proc_entry){0};
         pc->v[slot_of(pc, e.pid)] = e;
     }
+}
+
+void proc_cache_seed(proc_cache *pc)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d)) && pc->n < pc->max / 2)
+        if (isdigit((unsigned char)de->d_name[0]))
+            proc_cache_prefetch(pc, (uint32_t)strtoul(de->d_name, NULL, 10));
+    if (d)
+        closedir(d);
 }
 
 void proc_cache_reap(proc_cache *pc, uint64_t now)

@@ -35,6 +35,8 @@ void proc_cache_exited(proc_cache *pc, uint32_t pid, uint64_t now);
 void proc_cache_set_parent(proc_cache *pc, uint32_t pid, uint32_t ppid);
 /* pid's parent, from the cache or /proc; 0 if unknown. */
 uint32_t proc_cache_parent(proc_cache *pc, uint32_t pid);
+/* Reads every running process into the table (up to half its size). */
+void proc_cache_seed(proc_cache *pc);
 /* Drops exited entries whose grace period is over. */
 void proc_cache_reap(proc_cache *pc, uint64_t now);
 /* Forgets everything (used when the table is full). */
