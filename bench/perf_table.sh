@@ -167,7 +167,7 @@ decode_table() {
     echo "| Workload | Bytes per exchange | MB/s (1 core) | Exchanges/s | us per exchange | Event bytes per exchange |"
     echo "|---|---:|---:|---:|---:|---:|"
     sed -n 's/^RESULT //p' "$TMP/decode.txt" | while read -r line; do
-        g() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$line"; }
+        g() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
         echo "| $(g workload) | $(g bytes_per_exchange) | $(g mb_s) | $(g exchanges_s) | $(g us_per_exchange) | $(g event_bytes_per_exchange) |"
     done
     echo
