@@ -268,19 +268,22 @@ static json_t *drops_json(sensor *s)
 
 static json_t *capture_json(sensor *s)
 {
-    uint64_t k[TLS_CNT_MAX];
+    uint64_t k[TLS_CNT_MAX], hk[HOST_CNT_MAX];
     capture_read_counters(s->cap, k);
+    hostcap_read_counters(s->host, hk);
     pipeline_stats ps;
     pipeline_get_stats(s->pipe, &ps);
     conn_table_stats cs;
     conn_table_get_stats(pipeline_conns(s->pipe), &cs);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
                      "ssl_calls", (json_int_t)k[TLS_CNT_CALLS], "bytes", (json_int_t)k[TLS_CNT_BYTES],
                      "connections_open", (json_int_t)cs.conns_open,
                      "http_requests", (json_int_t)cs.requests, "http_responses", (json_int_t)cs.responses,
                      "non_ai_requests", (json_int_t)ps.non_ai_requests,
                      "inbound_skipped", (json_int_t)ps.inbound_skipped,
+                     "host_records", (json_int_t)hk[HOST_CNT_EVENTS],
                      "host_events", (json_int_t)ps.host_events,
+                     "host_malformed", (json_int_t)ps.host_malformed,
                      "tool_calls", (json_int_t)ps.tool_calls, "tool_results", (json_int_t)ps.tool_results);
 }
 

@@ -70,6 +70,7 @@ start_sensor() {                             # start_sensor [ARGS...]: record, w
     if [ ! -x "$SENSOR" ]; then note "no sensor binary at $SENSOR (run make)"; return; fi
     # Background jobs of a script start with SIGINT ignored; give the sensor the default back,
     # as it has when started from a terminal.
+    : >"$dir/sensor.log"   # a second sensor in one scenario must not see the first one's ready line
     local out=(-o "$dir/events.jsonl")
     if [ "${1:-}" = --config ]; then out=(); fi   # the config file names the output
     env --default-signal=INT "$SENSOR" record "${out[@]}" "$@" 2>"$dir/sensor.log" &
