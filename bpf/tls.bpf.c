@@ -97,11 +97,18 @@ static __always_inline void count(__u32 idx, __u64 n)
         *v += n;
 }
 
-static __always_inline __u64 wake_flag(void)
+/* Wake the consumer only when this record (size bytes) takes the unread
+ * data past wake_bytes: one wake-up per crossing.  Waking on every record
+ * while the ring is above the mark costs an inter-processor interrupt per
+ * record, which is what a saturated client would pay. */
+static __always_inline __u64 wake_flag_sized(__u64 size)
 {
-    return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wake_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                        : BPF_RB_NO_WAKEUP;
+    __u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    return avail > wake_bytes && avail <= wake_bytes + size ? BPF_RB_FORCE_WAKEUP
+                                                            : BPF_RB_NO_WAKEUP;
 }
+
+static __always_inline __u64 wake_flag(void) { return wake_flag_sized(sizeof(struct oisp_rec)); }
 
 static __always_inline bool wanted(__u32 tgid)
 {
@@ -167,7 +174,7 @@ static __always_inline void fill_header(struct oisp_rec *r, struct emit_ctx *c, 
             count(TLS_CNT_DROP_READ_BYTES, len);                                         \
             return 0;                                                                    \
         }                                                                                \
-        bpf_ringbuf_submit(r, wake_flag());                                              \
+        bpf_ringbuf_submit(r, wake_flag_sized(sizeof(*r) + SZ));                         \
         count(TLS_CNT_BYTES, len);                                                       \
         return 0;                                                                        \
     }
