@@ -36,6 +36,7 @@
 #include "host/metrics.h"
 #include "host/promhttp.h"
 #include "stream/conn.h"
+#include "util/log.h"
 
 #define POLL_MS 20
 #define FLUSH_NS 100000000ull
@@ -73,17 +74,7 @@ static void on_hup(int sig)
     reload_requested = 1;
 }
 
-static void say(const sensor *s, const char *fmt, ...)
-{
-    if (s->args->quiet)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "oisp-sensor: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define say(s, ...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
 
 /* ---- configuration ---- */
 
@@ -139,8 +130,8 @@ static void on_host(void *ctx, const struct host_rec *r, size_t size)
 static void on_log(void *ctx, int level, const char *msg)
 {
     sensor *s = ctx;
-    if (level == CAPTURE_LOG_WARN || s->args->verbose)
-        fprintf(stderr, "oisp-sensor: %s%s\n", level == CAPTURE_LOG_WARN ? "warning: " : "", msg);
+    (void)s;
+    log_msg(level == CAPTURE_LOG_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG, "%s", msg);
 }
 
 static void on_ai_process(void *ctx, uint32_t pid) { hostcap_track(((sensor *)ctx)->host, pid); }
@@ -367,7 +358,7 @@ static int open_endpoints(sensor *s, char *err, size_t errlen)
     if (s->args->control_path && *s->args->control_path) {
         s->ctl = control_start(s->args->control_path, control_status, s, err, errlen);
         if (!s->ctl)
-            fprintf(stderr, "oisp-sensor: warning: no control socket: %s\n", err);
+            log_msg(LOG_LVL_WARN, "no control socket: %s", err);
     }
     const char *listen = s->cfg.metrics.listen;
     if (!listen || !*listen)
@@ -380,8 +371,7 @@ static int open_endpoints(sensor *s, char *err, size_t errlen)
     }
     s->ms = metrics_sampler_new("/");
     if (promhttp_start(addr, port, s->cfg.metrics.token, render_metrics, s) != 0) {
-        fprintf(stderr, "oisp-sensor: warning: no metrics endpoint on %s: %s\n", listen,
-                promhttp_error());
+        log_msg(LOG_LVL_WARN, "no metrics endpoint on %s: %s", listen, promhttp_error());
         return 0;
     }
     s->prom_on = 1;
@@ -409,8 +399,7 @@ static void note_restart_needed(const sensor *s, const config *n)
     if (o->host.fanotify.mode != n->host.fanotify.mode)
         keys[k++] = "host.fanotify";
     for (size_t i = 0; i < k; i++)
-        fprintf(stderr, "oisp-sensor: reload: %s changed; it takes effect at the next start\n",
-                keys[i]);
+        log_msg(LOG_LVL_WARN, "reload: %s changed; it takes effect at the next start", keys[i]);
 }
 
 static void reload(sensor *s)
@@ -419,7 +408,7 @@ static void reload(sensor *s)
     config n;
     if (sensor_load_config(s->args, &n, err, sizeof(err)) != 0) {
         s->reload_errors++;
-        fprintf(stderr, "oisp-sensor: reload failed, keeping the running configuration:\n%s\n", err);
+        log_msg(LOG_LVL_ERR, "reload failed, keeping the running configuration:\n%s", err);
         return;
     }
     redactor *nr = make_redactor(&n, err, sizeof(err));
@@ -427,7 +416,7 @@ static void reload(sensor *s)
     if (!ns) {
         redact_free(nr);
         s->reload_errors++;
-        fprintf(stderr, "oisp-sensor: reload failed, keeping the running configuration: %s\n", err);
+        log_msg(LOG_LVL_ERR, "reload failed, keeping the running configuration: %s", err);
         config_free(&n);
         return;
     }
@@ -435,7 +424,7 @@ static void reload(sensor *s)
     size_t npids = pid_list(&n, pids);
     if (capture_set_filters(s->cap, pids, npids, (const char *const *)n.capture.comms.v,
                             n.capture.comms.n, err, sizeof(err)) != 0)
-        fprintf(stderr, "oisp-sensor: reload: %s\n", err);
+        log_msg(LOG_LVL_ERR, "reload: %s", err);
     for (size_t i = 0; i < npids; i++)
         hostcap_track(s->host, pids[i]);
     pipeline_set_inbound(s->pipe, n.capture.inbound);
@@ -590,11 +579,12 @@ int sensor_run(const sensor_args *a)
 {
     sensor s = {.args = a, .started = clock_mono_ns()};
     libbpf_set_print(a->verbose ? verbose_libbpf : quiet_libbpf);
+    log_set_level(a->verbose ? LOG_LVL_DEBUG : a->quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
     clock_sync();
     install_signals();
     char err[4096];
     if (start(&s, err, sizeof(err)) != 0) {
-        fprintf(stderr, "oisp-sensor: %s\n", err);
+        log_msg(LOG_LVL_ERR, "%s", err);
         sensor_close(&s);
         return 1;
     }
