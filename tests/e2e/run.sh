@@ -289,6 +289,27 @@ p_reload() {
     finish 40
 }
 
+q_sink_keys() {
+    # issue 5: the clients' API keys reach no sink: the JSONL file and a webhook (a network sink)
+    setup q_sink_keys
+    "$PY" $E2E/webhook_receiver.py "$dir/webhook.out" "$dir/webhook.port" 2>"$dir/webhook.err" &
+    local wpid=$!
+    wait_for 10 test -s "$dir/webhook.port" || note "webhook receiver did not start"
+    start_sensor --webhook "http://127.0.0.1:$(cat "$dir/webhook.port")" --sink-retries 2
+    client $CLIENTS/curl.sh openai plain
+    client $CLIENTS/curl.sh anthropic stream
+    client env PYTHONPATH=$CLIENTS "$PY" $CLIENTS/agent.py openai "$dir/agent.txt" "$dir/agent.json"
+    [ -z "$sensor_pid" ] || stop_sensor
+    kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+    [ -s "$dir/webhook.out" ] || note "the webhook received nothing"
+    grep -q '"ai.request"' "$dir/webhook.out" 2>/dev/null || note "no ai.request reached the webhook"
+    for key in TESTKEYopenaiSECRET TESTKEYanthropicSECRET; do
+        grep -q "$key" "$dir/webhook.out" "$dir/events.jsonl" 2>/dev/null && note "API key part $key reached a sink"
+    done
+    [ -z "$server_pid" ] || stop_server
+    report
+}
+
 output_checks() {
     local files=() f
     for f in "$WORK"/*/events.jsonl; do [ -e "$f" ] && files+=("$f"); done
@@ -315,7 +336,7 @@ if [ ! -d $E2E/node_modules ]; then
     (cd $E2E && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "e2e: npm ci failed" >&2
 fi
 for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting \
-         i_inbound l_comm_filter m_over_cap n_agent o_noise p_reload; do
+         i_inbound l_comm_filter m_over_cap n_agent o_noise p_reload q_sink_keys; do
     wanted $s && $s
 done
 [ "$NO_SENSOR" = 1 ] || output_checks
