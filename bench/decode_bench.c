@@ -9,7 +9,8 @@
  * most 16 KiB, the TLS maximum).  It then replays them through the real
  * pipeline, pipeline_data() per record: conn_table_record -> HTTP parser ->
  * provider detection and decode -> OISP envelope (process, host, ULID,
- * timestamps) -> serialisation, into a sink that only counts the bytes.
+ * timestamps) -> redaction (the sensor's default, "safe"; --no-redact to
+ * leave it out) -> serialisation, into a sink that only counts the bytes.
  * Exchanges alternate over 8 keep-alive connections of this process.
  *
  * Workloads: OpenAI chat JSON, chat SSE (text, tool calls), Responses SSE,
@@ -22,7 +23,7 @@
  *
  * Build and run from the repository root (`make bench` does this):
  *   make build/bench/decode_bench && build/bench/decode_bench [--seconds S] [--rounds N]
- *       [--data tests/data/decode] [--workload NAME]
+ *       [--data tests/data/decode] [--workload NAME] [--no-redact]
  * Output: a table, and one "RESULT workload=... mb_s=..." line per workload. */
 #include <getopt.h>
 #include <jansson.h>
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "events/pipeline.h"
+#include "events/redact.h"
 #include "sinks/sink.h"
 
 #define RECORD_MAX 16384 /* TLS plaintext record */
@@ -112,6 +114,7 @@ static void putf(buf *b, const char *fmt, ...)
 }
 
 static const char *data_dir = "tests/data/decode";
+static int use_redaction = 1;
 
 static buf load(const char *name)
 {
@@ -368,6 +371,14 @@ static result run(const workload *w, double seconds)
     replay r = {.p = pipeline_new(&o), .sink = cs, .ts = 1000000000ull, .tgid = (uint32_t)getpid()};
     if (!r.p)
         die("pipeline_new failed");
+    if (use_redaction) { /* as the sensor does: the default mode, no user patterns */
+        redact_opts ro = {.mode = REDACT_SAFE};
+        char err[256];
+        redactor *rd = redact_new(&ro, err, sizeof err);
+        if (!rd)
+            die(err);
+        redact_free(pipeline_swap_redactor(r.p, rd));
+    }
     result res = {0};
     /* warm-up: the process block and the host block are read once */
     for (size_t i = 0; i < w->nx; i++)
@@ -410,19 +421,21 @@ int main(int argc, char **argv)
         {"rounds", required_argument, NULL, 'r'},
         {"data", required_argument, NULL, 'd'},
         {"workload", required_argument, NULL, 'w'},
+        {"no-redact", no_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
     const char *only = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "s:r:d:w:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:r:d:w:n", opts, NULL)) != -1) {
         switch (c) {
         case 's': seconds = atof(optarg); break;
         case 'r': rounds = atoi(optarg); break;
         case 'd': data_dir = optarg; break;
         case 'w': only = optarg; break;
+        case 'n': use_redaction = 0; break;
         default:
             fprintf(stderr, "usage: decode_bench [--seconds S] [--rounds N] [--data tests/data/decode] "
-                            "[--workload NAME]\n");
+                            "[--workload NAME] [--no-redact]\n");
             return 2;
         }
     }
@@ -430,9 +443,9 @@ int main(int argc, char **argv)
         die("--seconds and --rounds must be positive");
     workload w[16];
     size_t nw = build_workloads(w);
-    printf("offline decode: records -> conn table -> HTTP -> decode -> OISP event -> JSON, 1 thread, "
+    printf("offline decode: records -> conn table -> HTTP -> decode -> OISP event -> %s JSON, 1 thread, "
            "best of %d x %.1f s\n",
-           rounds, seconds);
+           use_redaction ? "redaction (safe) ->" : "(no redaction) ->", rounds, seconds);
     printf("%-22s %10s %10s %12s %12s %12s\n", "workload", "bytes/exch", "MB/s", "exchanges/s", "us/exchange",
            "event B/exch");
     for (size_t i = 0; i < nw; i++) {

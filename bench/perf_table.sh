@@ -11,8 +11,8 @@
 #      This gives the overhead on the traced client, the share of exchanges
 #      captured, the sensor's CPU per exchange and its RSS idle and at peak.
 #   2. build/bench/decode_bench: recorded TLS streams replayed through the
-#      connection table, HTTP parser, decoders and event serialisation, one
-#      thread (MB/s per core).
+#      connection table, HTTP parser, decoders, redaction and event
+#      serialisation, one thread (MB/s per core).
 #   3. bench/sink_bench.sh: the five sinks at once (if present).
 #   4. bench/host_bench.sh: host metrics sampling and fanotify costs (if present).
 #   5. bench/exec_bench.sh: fork+exec storm with and without the sensor.
@@ -210,8 +210,9 @@ mkdir -p "$(dirname "$OUT_MD")"
     echo
     echo "build/bench/decode_bench: recorded TLS streams (requests and responses built from tests/data/decode,"
     echo "SSE answers one record per event, JSON in records of at most 16 KiB) replayed through the real pipeline:"
-    echo "conn_table_record, HTTP/1.1 parser, provider detection and decoding, OISP envelope and JSON"
-    echo "serialisation, one thread, best of 3 rounds of ${DECODE_S} s.  MB/s counts request and response bytes."
+    echo "conn_table_record, HTTP/1.1 parser, provider detection and decoding, OISP envelope, redaction (the"
+    echo "default safe mode) and JSON serialisation, one thread, best of 3 rounds of ${DECODE_S} s.  MB/s counts"
+    echo "request and response bytes."
     echo
     decode_table
     echo "## Sink throughput"
