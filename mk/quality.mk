@@ -124,6 +124,6 @@ bench: all $(BUILD)/bench/decode_bench
 
 $(BUILD)/bench/decode_bench: bench/decode_bench.c $(BUILD)/liboisp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OISP_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/liboisp.a $(LDLIBS)
+	$(CC) $(OISP_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/liboisp.a $(MALLOC_LIBS) $(LDLIBS)
 
 .PHONY: asan-unit fuzz-build fuzz-bins fuzz-corpus fuzz fuzz-ci fuzz-report load soak bench

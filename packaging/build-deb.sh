@@ -47,7 +47,7 @@ if command -v dpkg-shlibdeps >/dev/null; then
     shlibs=$(cd "$WORK" && dpkg-shlibdeps -O debian/oisp-sensor/usr/bin/oisp-sensor | sed -n 's/^shlibs:Depends=//p')
 else
     # Debian 12 names, what dpkg-shlibdeps computes there.
-    shlibs="libbpf1, libbrotli1, libc6, libcurl4, libelf1, libjansson4, libmicrohttpd12, librdkafka1, libssl3, libwebsockets17, libzstd1, zlib1g"
+    shlibs="libbpf1, libbrotli1, libc6, libcurl4, libelf1, libjansson4, libmicrohttpd12, libmimalloc2.0, librdkafka1, libssl3, libwebsockets17, libzstd1, zlib1g"
 fi
 depends="$shlibs, $capstone_pkg, passwd"
 rm -f "$WORK/debian/control"

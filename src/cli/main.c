@@ -59,27 +59,8 @@ static void usage(FILE *f)
     fprintf(f, "\n`oisp-sensor COMMAND --help` describes each command.\n");
 }
 
-/* The event path allocates and frees many small JSON nodes per event;
- * glibc's per-thread cache holds 7 chunks per size by default, and past
- * that every free goes to the arenas (a third of the sensor's CPU).  A
- * deeper cache (a start-time tunable only) makes decoding ~30% faster, so
- * the process re-executes itself once with it set. */
-#define MALLOC_TUNABLES "glibc.malloc.tcache_count=1000"
-
-static void tune_malloc(char **argv)
-{
-    const char *cur = getenv("GLIBC_TUNABLES");
-    if (cur && strstr(cur, "glibc.malloc.tcache_count"))
-        return;
-    char val[1024];
-    snprintf(val, sizeof(val), "%s%s%s", cur ? cur : "", cur ? ":" : "", MALLOC_TUNABLES);
-    if (setenv("GLIBC_TUNABLES", val, 1) == 0)
-        execv("/proc/self/exe", argv); /* on failure: run untuned */
-}
-
 int main(int argc, char **argv)
 {
-    tune_malloc(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
