@@ -4,7 +4,12 @@
  * the ids of the host events it caused, capped) and a table of agents'
  * current traces.  Looking up the agent of a host event walks the event's
  * process up through its parents (proc_cache_parent) until it meets a
- * process with pending calls, at most ANCESTRY_MAX steps. */
+ * process with pending calls, at most ANCESTRY_MAX steps.
+ *
+ * Every lookup scans a compact key array beside each table (a call's
+ * agent, age and call-id hash; an agent's pid and age), never the large
+ * entries themselves: with the tables full, a scan reads 24 KB instead of
+ * 400 KB, and a call id is compared only when its hash matches. */
 #include "events/correlate.h"
 
 #include <openssl/sha.h>
@@ -24,7 +29,6 @@
 #define PREVIEW_MAX 200
 
 typedef struct pending_call {
-    int used;
     uint32_t agent;
     uint64_t ts;
     char call_id[128];
@@ -42,11 +46,26 @@ typedef struct agent_trace {
     uint64_t last;
 } agent_trace;
 
+/* What scans look at, per pending call; hash 0 marks a free slot. */
+typedef struct call_key {
+    uint64_t ts;
+    uint32_t agent;
+    uint32_t hash;
+} call_key;
+
+/* What scans look at, per agent slot (its pid and last activity). */
+typedef struct agent_key {
+    uint64_t last;
+    uint32_t pid;
+} agent_key;
+
 struct correlator {
     proc_cache *pc;
     json_t *host;
     pending_call calls[PENDING_MAX];
+    call_key keys[PENDING_MAX];
     agent_trace agents[AGENTS_MAX];
+    agent_key akeys[AGENTS_MAX];
     corr_stats st;
 };
 
@@ -60,10 +79,20 @@ correlator *corr_new(proc_cache *pc, json_t *host)
     return c;
 }
 
-static void drop_call(pending_call *p)
+/* FNV-1a of a call id, never 0 (0 marks a free slot). */
+static uint32_t call_hash(const char *id)
 {
-    free(p->links);
-    memset(p, 0, sizeof(*p));
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h | 1;
+}
+
+static void drop_call(correlator *c, size_t i)
+{
+    free(c->calls[i].links);
+    memset(&c->calls[i], 0, sizeof(c->calls[i]));
+    memset(&c->keys[i], 0, sizeof(c->keys[i]));
 }
 
 void corr_free(correlator *c)
@@ -71,7 +100,7 @@ void corr_free(correlator *c)
     if (!c)
         return;
     for (size_t i = 0; i < PENDING_MAX; i++)
-        drop_call(&c->calls[i]);
+        drop_call(c, i);
     free(c);
 }
 
@@ -127,18 +156,26 @@ static void conversation_trace(correlator *c, uint32_t pid, const json_t *data, 
 
 static agent_trace *agent_slot(correlator *c, uint32_t pid, int create)
 {
-    agent_trace *oldest = &c->agents[0];
+    size_t oldest = 0;
     for (size_t i = 0; i < AGENTS_MAX; i++) {
-        if (c->agents[i].pid == pid)
+        if (c->akeys[i].pid == pid)
             return &c->agents[i];
-        if (c->agents[i].last < oldest->last)
-            oldest = &c->agents[i];
+        if (c->akeys[i].last < c->akeys[oldest].last)
+            oldest = i;
     }
     if (!create)
         return NULL;
-    memset(oldest, 0, sizeof(*oldest));
-    oldest->pid = pid;
-    return oldest;
+    memset(&c->agents[oldest], 0, sizeof(c->agents[oldest]));
+    c->agents[oldest].pid = pid;
+    c->akeys[oldest].pid = pid;
+    c->akeys[oldest].last = 0;
+    return &c->agents[oldest];
+}
+
+static void agent_touch(correlator *c, agent_trace *a, uint64_t ts)
+{
+    a->last = ts;
+    c->akeys[a - c->agents].last = ts;
 }
 
 void corr_set_trace(json_t *ev, const char *trace_id)
@@ -159,12 +196,14 @@ static void add_related(json_t *ev, const char *id, const char *rel)
     json_array_append_new(arr, json_pack("{s:s,s:s}", "event_id", id, "relationship", rel));
 }
 
-static pending_call *find_call(correlator *c, const char *call_id)
+/* The slot of a pending call, or -1. */
+static ssize_t find_call(correlator *c, const char *call_id)
 {
+    uint32_t h = call_hash(call_id);
     for (size_t i = 0; i < PENDING_MAX; i++)
-        if (c->calls[i].used && strcmp(c->calls[i].call_id, call_id) == 0)
-            return &c->calls[i];
-    return NULL;
+        if (c->keys[i].hash == h && strcmp(c->calls[i].call_id, call_id) == 0)
+            return (ssize_t)i;
+    return -1;
 }
 
 static json_t *tool_result_event(correlator *c, const json_t *req_ev, uint64_t ts,
@@ -218,17 +257,17 @@ void corr_request(correlator *c, uint32_t pid, uint64_t ts, json_t *req_ev, corr
     corr_set_trace(req_ev, trace);
     agent_trace *a = agent_slot(c, pid, 1);
     memcpy(a->trace_id, trace, sizeof(trace));
-    a->last = ts;
+    agent_touch(c, a, ts);
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(data, "messages"), i, m) {
         const char *id = json_string_value(json_object_get(m, "tool_call_id"));
-        pending_call *p = id ? find_call(c, id) : NULL;
-        if (!p)
+        ssize_t k = id ? find_call(c, id) : -1;
+        if (k < 0)
             continue;
-        emit(ctx, tool_result_event(c, req_ev, ts, p, m));
+        emit(ctx, tool_result_event(c, req_ev, ts, &c->calls[k], m));
         c->st.tool_results++;
-        drop_call(p);
+        drop_call(c, (size_t)k);
     }
 }
 
@@ -246,17 +285,18 @@ static const char *tool_type(const char *name)
     return "other";
 }
 
-static pending_call *new_call(correlator *c)
+/* A free slot, or the oldest call's, which is dropped and counted. */
+static size_t new_call(correlator *c)
 {
-    pending_call *oldest = &c->calls[0];
+    size_t oldest = 0;
     for (size_t i = 0; i < PENDING_MAX; i++) {
-        if (!c->calls[i].used)
-            return &c->calls[i];
-        if (c->calls[i].ts < oldest->ts)
-            oldest = &c->calls[i];
+        if (!c->keys[i].hash)
+            return i;
+        if (c->keys[i].ts < c->keys[oldest].ts)
+            oldest = i;
     }
     c->st.dropped_pending++;
-    drop_call(oldest);
+    drop_call(c, oldest);
     return oldest;
 }
 
@@ -290,11 +330,12 @@ static void emit_tool_call(correlator *c, uint32_t pid, uint64_t ts, const json_
     json_object_set_new(ev, "data", d);
     add_related(ev, resp_id, "caused_by");
     corr_set_trace(ev, trace);
-    pending_call *p = new_call(c);
-    p->used = 1;
+    size_t k = new_call(c);
+    pending_call *p = &c->calls[k];
     p->agent = pid;
     p->ts = ts;
     snprintf(p->call_id, sizeof(p->call_id), "%.127s", id);
+    c->keys[k] = (call_key){.ts = ts, .agent = pid, .hash = call_hash(p->call_id)};
     snprintf(p->tool, sizeof(p->tool), "%.127s", name);
     memcpy(p->event_id, ev_id, sizeof(ev_id));
     snprintf(p->trace_id, sizeof(p->trace_id), "%.32s", trace);
@@ -331,9 +372,9 @@ void corr_host(correlator *c, uint32_t pid, json_t *ev)
     for (int depth = 0; depth < ANCESTRY_MAX && p > 1; depth++) {
         int linked = 0;
         for (size_t i = 0; i < PENDING_MAX; i++) {
-            pending_call *pc = &c->calls[i];
-            if (!pc->used || pc->agent != p)
+            if (!c->keys[i].hash || c->keys[i].agent != p)
                 continue;
+            pending_call *pc = &c->calls[i];
             if (!linked)
                 corr_set_trace(ev, pc->trace_id);
             add_related(ev, pc->event_id, "caused_by");
@@ -356,8 +397,8 @@ void corr_host(correlator *c, uint32_t pid, json_t *ev)
 void corr_expire(correlator *c, uint64_t now, uint64_t max_age_ns)
 {
     for (size_t i = 0; i < PENDING_MAX; i++)
-        if (c->calls[i].used && now > c->calls[i].ts + max_age_ns) {
-            drop_call(&c->calls[i]);
+        if (c->keys[i].hash && now > c->keys[i].ts + max_age_ns) {
+            drop_call(c, i);
             c->st.expired++;
         }
 }

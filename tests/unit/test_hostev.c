@@ -273,6 +273,45 @@ static void test_correlation(void **state)
     corr_free(c);
 }
 
+/* With more tool calls pending than the table holds, the oldest are
+ * dropped and counted; the rest are still found by their call ids. */
+static void test_pending_table_full(void **state)
+{
+    fixture *f = *state;
+    emitted = json_array();
+    correlator *c = corr_new(f->pc, f->host);
+    uint32_t pid = (uint32_t)getpid();
+    uint64_t ts = clock_mono_ns();
+    for (int i = 0; i < 1100; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "call_%d", i);
+        json_t *resp = ai_event("ai.response", json_pack("{s:[{s:s,s:s,s:{}}]}", "tool_calls", "id",
+                                                         id, "name", "run_shell", "arguments"));
+        corr_set_trace(resp, "0123456789abcdef0123456789abcdef");
+        corr_response(c, pid, ts + (uint64_t)i, resp, collect, NULL);
+        json_decref(resp);
+    }
+    corr_stats st;
+    corr_get_stats(c, &st);
+    assert_int_equal(st.tool_calls, 1100);
+    assert_int_equal(st.dropped_pending, 1100 - 1024);
+    json_t *req = ai_event("ai.request", json_pack("{s:[{s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}]}",
+                                                   "messages", "role", "user", "content", "go",
+                                                   "role", "tool", "tool_call_id", "call_0", "content", "old",
+                                                   "role", "tool", "tool_call_id", "call_80", "content", "a",
+                                                   "role", "tool", "tool_call_id", "call_1099", "content", "b"));
+    size_t before = json_array_size(emitted);
+    corr_request(c, pid, ts + 2000, req, collect, NULL);
+    assert_int_equal(json_array_size(emitted) - before, 2); /* call_0 was dropped */
+    assert_string_equal(str(json_array_get(emitted, before), "data", "call_id"), "call_80");
+    assert_string_equal(str(json_array_get(emitted, before + 1), "data", "call_id"), "call_1099");
+    corr_get_stats(c, &st);
+    assert_int_equal(st.tool_results, 2);
+    json_decref(req);
+    json_decref(emitted);
+    corr_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_write_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_connect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_correlation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_table_full, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
