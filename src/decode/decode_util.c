@@ -119,13 +119,22 @@ const char *dj_scalar(const json_t *v, char *tmp, size_t tmplen)
 
 /* ---- text ------------------------------------------------------------- */
 
-/* Code points = bytes that are not UTF-8 continuation bytes (10xxxxxx). */
+/* Code points = bytes that are not UTF-8 continuation bytes (10xxxxxx).
+ * Eight bytes at a time: a continuation byte has bit 7 set and bit 6
+ * clear, so (w & ~(w << 1)) & 0x80..80 marks exactly those bytes (the
+ * shift carries bit 6 of each byte into bit 7 of the same byte). */
 size_t decode_utf8_chars(const char *s, size_t n)
 {
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        count += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return count;
+    const uint64_t hi = 0x8080808080808080ull;
+    size_t cont = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        cont += (size_t)__builtin_popcountll(w & ~(w << 1) & hi);
+    }
+    for (; i < n; i++)
+        cont += ((unsigned char)s[i] & 0xC0) == 0x80;
+    return n - cont;
 }
 
 void decode_sha256_tag(const void *p, size_t n, char out[72])

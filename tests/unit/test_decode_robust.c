@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "test_decode_helpers.h"
+#include "decode/decode_priv.h"
 
 typedef struct fixture {
     const char *target, *headers, *req, *resp, *resp_headers;
@@ -424,6 +425,33 @@ static void test_decode_cost(void **state)
     http_msg_free(resp);
 }
 
+/* decode_utf8_chars counts eight bytes at a time: it must agree with a
+ * byte-at-a-time count on every length and alignment, for ASCII,
+ * multi-byte text and random bytes. */
+static size_t utf8_chars_slow(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return k;
+}
+
+static void test_utf8_chars(void **state)
+{
+    (void)state;
+    char buf[300];
+    const char *text = "caf\xc3\xa9 \xe6\xbc\xa2\xe5\xad\x97 \xf0\x9f\x98\x80 plain ascii";
+    assert_int_equal(decode_utf8_chars(text, strlen(text)), 21);
+    unsigned seed = 12345;
+    for (int round = 0; round < 2000; round++) {
+        size_t n = (size_t)(rand_r(&seed) % 260);
+        size_t off = (size_t)(rand_r(&seed) % 8);
+        for (size_t i = 0; i < n; i++)
+            buf[off + i] = (char)(round % 3 == 0 ? rand_r(&seed) : text[i % strlen(text)]);
+        assert_int_equal(decode_utf8_chars(buf + off, n), utf8_chars_slow(buf + off, n));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_garbage_and_deep_nesting),
         cmocka_unit_test(test_odd_responses),
         cmocka_unit_test(test_decode_cost),
+        cmocka_unit_test(test_utf8_chars),
     };
     return cmocka_run_group_tests_name("decode_robust", tests, NULL, NULL);
 }
