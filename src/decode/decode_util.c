@@ -122,7 +122,8 @@ const char *dj_scalar(const json_t *v, char *tmp, size_t tmplen)
 /* Code points = bytes that are not UTF-8 continuation bytes (10xxxxxx).
  * Eight bytes at a time: a continuation byte has bit 7 set and bit 6
  * clear, so (w & ~(w << 1)) & 0x80..80 marks exactly those bytes (the
- * shift carries bit 6 of each byte into bit 7 of the same byte). */
+ * shift carries bit 6 of each byte into bit 7 of the same byte); the
+ * multiply adds up the eight 0/1 bytes (no popcnt needed). */
 size_t decode_utf8_chars(const char *s, size_t n)
 {
     const uint64_t hi = 0x8080808080808080ull;
@@ -130,7 +131,8 @@ size_t decode_utf8_chars(const char *s, size_t n)
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);
-        cont += (size_t)__builtin_popcountll(w & ~(w << 1) & hi);
+        uint64_t m = (w & ~(w << 1) & hi) >> 7; /* 0 or 1 per byte */
+        cont += (size_t)((m * 0x0101010101010101ull) >> 56); /* sum of the bytes */
     }
     for (; i < n; i++)
         cont += ((unsigned char)s[i] & 0xC0) == 0x80;

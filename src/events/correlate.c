@@ -66,6 +66,8 @@ struct correlator {
     call_key keys[PENDING_MAX];
     agent_trace agents[AGENTS_MAX];
     agent_key akeys[AGENTS_MAX];
+    size_t npending; /* used slots in calls */
+    size_t cursor;   /* where new_call looks first */
     corr_stats st;
 };
 
@@ -90,6 +92,8 @@ static uint32_t call_hash(const char *id)
 
 static void drop_call(correlator *c, size_t i)
 {
+    if (c->keys[i].hash)
+        c->npending--;
     free(c->calls[i].links);
     memset(&c->calls[i], 0, sizeof(c->calls[i]));
     memset(&c->keys[i], 0, sizeof(c->keys[i]));
@@ -285,19 +289,23 @@ static const char *tool_type(const char *name)
     return "other";
 }
 
-/* A free slot, or the oldest call's, which is dropped and counted. */
+/* A free slot, or, with the table full, the oldest call's, which is
+ * dropped and counted.  Slots are handed out round-robin from a cursor,
+ * so when the table is full the slot under the cursor holds the call
+ * made PENDING_MAX calls ago: the oldest, found without a scan. */
 static size_t new_call(correlator *c)
 {
-    size_t oldest = 0;
-    for (size_t i = 0; i < PENDING_MAX; i++) {
-        if (!c->keys[i].hash)
-            return i;
-        if (c->keys[i].ts < c->keys[oldest].ts)
-            oldest = i;
+    size_t i = c->cursor;
+    if (c->npending == PENDING_MAX) {
+        c->st.dropped_pending++;
+        drop_call(c, i);
+    } else {
+        while (c->keys[i].hash)
+            i = (i + 1) % PENDING_MAX;
     }
-    c->st.dropped_pending++;
-    drop_call(c, oldest);
-    return oldest;
+    c->cursor = (i + 1) % PENDING_MAX;
+    c->npending++;
+    return i;
 }
 
 static void emit_tool_call(correlator *c, uint32_t pid, uint64_t ts, const json_t *resp_ev,
