@@ -11,13 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host.skel.h"
 
+#define TRACK_CACHE 256                /* direct-mapped by tgid */
+#define TRACK_RECHECK_NS 1000000000ull /* confirm a cached tgid once a second */
+
+typedef struct tracked_tgid {
+    uint32_t tgid;
+    uint64_t checked; /* CLOCK_MONOTONIC_COARSE ns */
+} tracked_tgid;
+
 struct hostcap {
     struct host_bpf *skel;
+    tracked_tgid cache[TRACK_CACHE];
 };
+
+static uint64_t coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static int set_roots(hostcap *h, const hostcap_opts *o, char *err, size_t errlen)
 {
@@ -134,11 +151,24 @@ static void track_descendants(hostcap *h, uint32_t root)
 void hostcap_track(hostcap *h, uint32_t tgid)
 {
     uint8_t one = 1, v;
-    if (!h || h->skel->rodata->all_processes ||
-        bpf_map__lookup_elem(h->skel->maps.tracked, &tgid, sizeof(tgid), &v, 1, 0) == 0)
+    if (!h || h->skel->rodata->all_processes)
+        return;
+    uint64_t now = coarse_ns();
+    tracked_tgid *e = &h->cache[tgid % TRACK_CACHE];
+    if (e->tgid == tgid && now - e->checked < TRACK_RECHECK_NS)
+        return;
+    e->tgid = tgid;
+    e->checked = now;
+    if (bpf_map__lookup_elem(h->skel->maps.tracked, &tgid, sizeof(tgid), &v, 1, 0) == 0)
         return; /* already tracked: its descendants are, too */
     bpf_map__update_elem(h->skel->maps.tracked, &tgid, sizeof(tgid), &one, 1, 0);
     track_descendants(h, tgid);
+}
+
+void hostcap_forget(hostcap *h, uint32_t tgid)
+{
+    if (h && h->cache[tgid % TRACK_CACHE].tgid == tgid)
+        h->cache[tgid % TRACK_CACHE].tgid = 0;
 }
 
 void hostcap_read_counters(hostcap *h, uint64_t out[HOST_CNT_MAX])

@@ -26,8 +26,12 @@ typedef struct hostcap hostcap;
 hostcap *hostcap_open(int ring_fd, const hostcap_opts *o, char *err, size_t errlen);
 
 /* Track tgid and its running descendants from now on (idempotent, cheap
- * when already tracked). */
+ * when already tracked: a tgid confirmed in the kernel map within the last
+ * second is not looked up again, so an AI call costs no bpf() syscall). */
 void hostcap_track(hostcap *h, uint32_t tgid);
+
+/* tgid exited: forget that it was tracked (its pid may be reused). */
+void hostcap_forget(hostcap *h, uint32_t tgid);
 
 void hostcap_read_counters(hostcap *h, uint64_t out[HOST_CNT_MAX]);
 void hostcap_close(hostcap *h);

@@ -117,7 +117,10 @@ static void on_record(void *ctx, const struct oisp_rec *r)
                       r->offset, r->data, r->len, (r->flags & TLS_REC_F_LAST) ? r->lost : 0, r->ts);
         break;
     case TLS_REC_CLOSE: pipeline_close(s->pipe, r->tgid, r->ssl, r->ts); break;
-    case TLS_REC_EXIT: pipeline_exit(s->pipe, r->tgid, r->ts); break;
+    case TLS_REC_EXIT:
+        hostcap_forget(s->host, r->tgid);
+        pipeline_exit(s->pipe, r->tgid, r->ts);
+        break;
     case TLS_REC_EXEC: pipeline_exec(s->pipe, r->tgid, r->ts); break;
     }
 }
