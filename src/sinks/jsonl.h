@@ -23,7 +23,12 @@
  * and by jsonl_write()/jsonl_tick() once the oldest buffered line is
  * flush_ms old.  With fsync_ms, a helper thread fdatasync()s the file that
  * often when it was written to, so the capture thread never waits for the
- * disk. */
+ * disk.
+ *
+ * Page cache.  Every 8 MiB written to a regular file, the same helper hands
+ * the new data to writeback and drops the data handed over before from the
+ * page cache: a sensor writing gigabytes keeps only the last few MB of its
+ * output cached. */
 #ifndef OISP_SINKS_JSONL_H
 #define OISP_SINKS_JSONL_H
 

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -292,6 +294,63 @@ static void test_big_line_and_sink_interface(void **state)
     assert_int_equal(ns[0], 8);
 }
 
+/* Pages of the file that are in the page cache, counted with mincore(). */
+static size_t cached_pages(const char *p, size_t len)
+{
+    int fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(m != MAP_FAILED);
+    size_t pages = (len + 4095) / 4096, n = 0;
+    unsigned char *vec = malloc(pages);
+    assert_int_equal(mincore(m, len, vec), 0);
+    for (size_t i = 0; i < pages; i++)
+        n += vec[i] & 1;
+    free(vec);
+    munmap(m, len);
+    close(fd);
+    return n;
+}
+
+/* Write-behind: after 64 MiB of events, the first 16 MiB (handed to
+ * writeback long before) are no longer in the page cache, while every
+ * line is still in the file. */
+static void test_write_behind_drops_old_pages(void **state)
+{
+    (void)state;
+    jsonl_opts o;
+    jsonl_opts_default(&o);
+    char err[256];
+    jsonl_sink *s = jsonl_open_opts(path, &o, err, sizeof(err));
+    assert_non_null(s);
+    long n = 0;
+    struct stat st = {0};
+    for (int round = 0; round < 50 && (stat(path, &st) != 0 || st.st_size < (64 << 20)); round++) {
+        for (int i = 0; i < 2000; i++)
+            write_event(s, n++, 600);
+        jsonl_flush(s);
+        usleep(10000); /* the helper works in the background */
+    }
+    size_t early = 16u << 20, cached = 0;
+    for (int tries = 0; tries < 100; tries++) { /* writeback may still be running */
+        cached = cached_pages(path, early);
+        if (cached < early / 4096 / 4)
+            break;
+        for (int i = 0; i < 2000; i++)
+            write_event(s, n++, 600);
+        jsonl_flush(s);
+        usleep(20000);
+    }
+    jsonl_close(s);
+    assert_true(cached < early / 4096 / 4);
+    size_t bad;
+    int torn;
+    long first[1];
+    assert_int_equal(read_events(path, first, 1, &bad, &torn), (size_t)n);
+    assert_int_equal(bad, 0);
+    assert_int_equal(torn, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +360,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_writer_leaves_whole_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_after_torn_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_line_and_sink_interface, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_behind_drops_old_pages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
