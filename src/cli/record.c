@@ -27,6 +27,7 @@ static const flag_key flag_keys[] = {
     {"comm", "capture.comms", NULL},                {"binary", "capture.binaries", NULL},
     {"library", "capture.libraries", NULL},         {"cgroup", "capture.cgroups", NULL},
     {"max-capture", "capture.max_capture", NULL},   {"ring-size", "capture.ring_size", NULL},
+    {"nice", "capture.nice", NULL},
     {"inbound", "capture.inbound", "true"},         {"all-processes", "correlation.all_processes", "true"},
     {"no-host-events", "correlation.enabled", "false"}, {"redaction", "redaction.mode", NULL},
     {"ws", "sinks.websocket.listen", NULL},         {"ws-token", "sinks.websocket.token", NULL},
@@ -69,6 +70,8 @@ static void usage(FILE *f)
         "      --max-capture N      bytes captured per SSL read/write (default 4M); longer\n"
         "                           calls are marked confidence.completeness \"partial\"\n"
         "      --ring-size N        kernel ring buffer (default 8M, a power of two)\n"
+        "      --nice N             the sensor's scheduling priority (default -10; 0: as\n"
+        "                           started), so it keeps up on a busy host\n"
         "      --inbound            also the server side of exchanges whose server runs on this\n"
         "                           host (labelled attrs.capture_view \"inbound\")\n"
         "host activity (process, file, network events of AI-active process trees)\n"

@@ -122,6 +122,9 @@ static const key_def keys[] = {
      0, NULL, "kernel ring buffer size, a power of two"},
     {"capture.inbound", CT_BOOL, CK_NONE, 0, OFF(capture.inbound), "false", 0, 0, 0, NULL,
      "also report the server side of exchanges whose server runs on this host"},
+    {"capture.nice", CT_INT, CK_NONE, 0, OFF(capture.nice), "-10", -20, 19, 0, NULL,
+     "the sensor's scheduling priority (nice value), so that on a busy host it keeps up "
+     "with the ring buffer; 0: as started"},
 
     {"redaction.mode", CT_ENUM, CK_NONE, 0, OFF(redaction.mode), "safe", 0, 0, 0, redact_modes,
      "safe: API keys, tokens, e-mail addresses, card numbers; full: also all message "

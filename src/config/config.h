@@ -140,6 +140,7 @@ typedef struct config_capture {
     uint64_t max_capture;          /* bytes per SSL read/write */
     uint64_t ring_size;            /* kernel ring buffer, a power of two */
     bool inbound;                  /* also the server side of local exchanges */
+    int64_t nice;                  /* the sensor's nice value at start (0: as started) */
 } config_capture;
 
 typedef struct config_redaction {

@@ -367,7 +367,7 @@ static void test_error_unknown_keys(void **state)
                        "zzz = 1\n";                             /* 10 */
     const char *want[] = {
         "%s:2: key 'capture.max_captur' is not known (did you mean 'max_capture'?); valid "
-        "keys: libraries, binaries, pids, comms, cgroups, max_capture, ring_size, inbound",
+        "keys: libraries, binaries, pids, comms, cgroups, max_capture, ring_size, inbound, nice",
         "%s:5: key 'sinks.kafka.compresion' is not known (did you mean 'compression'?); valid "
         "keys: brokers, topic, key, compression, properties, timeout_ms, queue_size,",
         "%s:6: section 'sink' is not known (did you mean 'sinks'?); valid sections: "
