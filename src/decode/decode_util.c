@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/sha.h>
+#include "util/sha256.h"
 
 /* ---- dbuf ----------------------------------------------------------- */
 
@@ -142,10 +142,10 @@ size_t decode_utf8_chars(const char *s, size_t n)
 void decode_sha256_tag(const void *p, size_t n, char out[72])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(p, n, md);
+    unsigned char md[SHA256_LEN];
+    sha256(p, n, md);
     memcpy(out, "sha256:", 7);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+    for (int i = 0; i < SHA256_LEN; i++) {
         out[7 + 2 * i] = hex[md[i] >> 4];
         out[8 + 2 * i] = hex[md[i] & 15];
     }

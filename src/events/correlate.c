@@ -12,7 +12,7 @@
  * 400 KB, and a call id is compared only when its hash matches. */
 #include "events/correlate.h"
 
-#include <openssl/sha.h>
+#include "util/sha256.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,16 +145,16 @@ static void conversation_trace(correlator *c, uint32_t pid, const json_t *data, 
     const char *exe = json_string_value(json_object_get(proc, "exe"));
     const char *sys = json_string_value(json_object_get(data, "system_prompt_hash"));
     const char *u = first_user_text(json_object_get(data, "messages"));
-    unsigned char md[SHA256_DIGEST_LENGTH];
+    unsigned char md[SHA256_LEN];
     char uhex[65] = "";
     if (u) {
-        SHA256((const unsigned char *)u, strlen(u), md);
+        sha256(u, strlen(u), md);
         hex(md, sizeof(md), uhex);
     }
     char key[1024];
     int n = snprintf(key, sizeof(key), "%u\n%.500s\n%.100s\n%s", pid, exe ? exe : "",
                      sys ? sys : "", uhex);
-    SHA256((const unsigned char *)key, n > 0 ? (size_t)n : 0, md);
+    sha256(key, n > 0 ? (size_t)n : 0, md);
     hex(md, 16, out);
 }
 
@@ -224,9 +224,9 @@ static json_t *tool_result_event(correlator *c, const json_t *req_ev, uint64_t t
     const char *content = json_string_value(json_object_get(msg, "content"));
     if (content) {
         size_t n = strlen(content);
-        unsigned char md[SHA256_DIGEST_LENGTH];
+        unsigned char md[SHA256_LEN];
         char h[72] = "sha256:";
-        SHA256((const unsigned char *)content, n, md);
+        sha256(content, n, md);
         hex(md, sizeof(md), h + 7);
         json_object_set_new(d, "result_hash", json_string(h));
         json_object_set_new(d, "result_size_bytes", json_integer((json_int_t)n));

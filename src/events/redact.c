@@ -12,7 +12,7 @@
  * at the end, merged with what an earlier pass left there. */
 #include "events/redact.h"
 
-#include <openssl/sha.h>
+#include "util/sha256.h"
 #include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -244,8 +244,8 @@ static size_t utf8_prefix(const char *s, size_t n, size_t chars)
 static void sha256_tag(const char *s, size_t n, char out[72])
 {
     static const char hx[] = "0123456789abcdef";
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)s, n, md);
+    unsigned char md[SHA256_LEN];
+    sha256(s, n, md);
     memcpy(out, "sha256:", 7);
     for (size_t i = 0; i < sizeof(md); i++) {
         out[7 + 2 * i] = hx[md[i] >> 4];

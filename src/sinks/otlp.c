@@ -10,7 +10,7 @@
 #include "sinks/otlp.h"
 
 #include <jansson.h>
-#include <openssl/sha.h>
+#include "util/sha256.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,10 +250,10 @@ static void hex_of(const unsigned char *in, size_t n, char *out)
 /* hex of the first nbytes of SHA-256(prefix + key) */
 static void derive_id(const char *prefix, const char *key, size_t nbytes, char *out)
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
+    unsigned char md[SHA256_LEN];
     char buf[256];
     int n = snprintf(buf, sizeof(buf), "%s%s", prefix, key);
-    SHA256((const unsigned char *)buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, md);
+    sha256(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, md);
     hex_of(md, nbytes, out);
 }
 
