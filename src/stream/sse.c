@@ -130,9 +130,16 @@ static void sse_dispatch(sse_parser *p)
     sse_reset_event(p);
 }
 
-/* One line without its terminator.  `cut` says the line lost its tail. */
+/* One line without its terminator.  `cut` says the line lost its tail.
+ * A line longer than a carried line may grow is cut here to the same
+ * length, so that a line seen whole in one feed and one carried across
+ * feeds give the same event (an id whose NUL lies past the cut, say). */
 static void sse_process_line(sse_parser *p, const char *s, size_t n, size_t offset, int cut)
 {
+    if (n > p->max + SSE_LINE_SLACK) {
+        n = p->max + SSE_LINE_SLACK;
+        cut = 1;
+    }
     if (n == 0 && !cut) {
         sse_dispatch(p);
         return;

@@ -256,6 +256,47 @@ static void test_garbage_never_crashes(void **state)
     sse_parser_free(NULL);
 }
 
+/* Parses s with limit `max`, fed whole or in pieces of `piece` bytes. */
+static void parse_pieces(const char *s, size_t len, size_t max, size_t piece, recorder *r,
+                         uint64_t *truncated)
+{
+    memset(r, 0, sizeof *r);
+    sse_parser *p = sse_parser_new(max, record, r);
+    assert_non_null(p);
+    for (size_t off = 0; off < len; off += piece)
+        sse_parser_feed(p, (const uint8_t *)s + off, len - off < piece ? len - off : piece);
+    sse_parser_finish(p);
+    *truncated = sse_parser_truncated(p);
+    sse_parser_free(p);
+}
+
+/* Found by fuzzing: an id line longer than a carried line may grow, with a
+ * NUL past that length, was ignored when seen whole (it holds a NUL) but
+ * taken when carried across feeds (the NUL was cut off).  Both must agree. */
+static void test_long_line_split_like_whole(void **state)
+{
+    (void)state;
+    char s[2000];
+    size_t n = 0;
+    memcpy(s, "id:", 3);
+    n = 3;
+    memset(s + n, 'i', 1500);
+    n += 1500;
+    s[1400] = 0; /* past 64 + the line slack, inside the line */
+    memcpy(s + n, "\ndata: x\n\n", 11);
+    n += 11;
+    recorder whole, split;
+    uint64_t tw, ts;
+    parse_pieces(s, n, 64, n, &whole, &tw);
+    for (size_t piece = 1; piece < 200; piece += 37) {
+        parse_pieces(s, n, 64, piece, &split, &ts);
+        assert_same(&whole, &split);
+        assert_int_equal(tw, ts);
+    }
+    assert_int_equal(whole.n, 1);
+    assert_string_equal(whole.ev[0].data, "x");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_realistic_openai_stream),
         cmocka_unit_test(test_truncation_bounded),
         cmocka_unit_test(test_garbage_never_crashes),
+        cmocka_unit_test(test_long_line_split_like_whole),
     };
     return cmocka_run_group_tests_name("sse", tests, NULL, NULL);
 }
