@@ -532,6 +532,14 @@ static const struct {
     {"top_k", "top_k", P_INT}, {"topK", "top_k", P_INT}, {"seed", "seed", P_INT},
 };
 
+/* A real that is a whole number within json_int_t's range (2.0 for a
+ * seed): converting one outside that range is undefined behaviour. */
+static int real_is_int(double d)
+{
+    return d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+           d == (double)(json_int_t)d;
+}
+
 static json_t *param_value(const json_t *v, int kind)
 {
     if (kind == P_NUM)
@@ -539,7 +547,7 @@ static json_t *param_value(const json_t *v, int kind)
     if (kind == P_INT) {
         if (json_is_integer(v))
             return json_integer(json_integer_value(v));
-        if (json_is_real(v) && json_real_value(v) == (double)(json_int_t)json_real_value(v))
+        if (json_is_real(v) && real_is_int(json_real_value(v)))
             return json_integer((json_int_t)json_real_value(v));
         return NULL;
     }

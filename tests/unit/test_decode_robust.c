@@ -452,6 +452,34 @@ static void test_utf8_chars(void **state)
     }
 }
 
+/* Found by fuzzing: an integer parameter sent as a real outside the range
+ * of a 64-bit integer (seed 8e78) was converted anyway (undefined
+ * behaviour, caught by UBSan).  Whole reals are kept, the others dropped. */
+static void test_int_params_from_reals(void **state)
+{
+    (void)state;
+    const char *body = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                       "\"seed\":8e78,\"top_k\":7.0}";
+    http_msg *req = td_request("/v1/chat/completions", "Host: api.openai.com\r\n", body, strlen(body));
+    json_t *d = NULL;
+    ai_call *c = decode_request(req, &d);
+    assert_non_null(c);
+    assert_null(td_get(d, "parameters.seed"));
+    assert_int_equal(td_int(d, "parameters.top_k"), 7);
+    json_decref(d);
+    ai_call_free(c);
+    http_msg_free(req);
+    body = "{\"model\":\"gpt-4o\",\"messages\":[],\"seed\":-9.3e18,\"top_k\":1e300}";
+    req = td_request("/v1/chat/completions", "Host: api.openai.com\r\n", body, strlen(body));
+    c = decode_request(req, &d);
+    assert_non_null(c);
+    assert_null(td_get(d, "parameters.seed"));
+    assert_null(td_get(d, "parameters.top_k"));
+    json_decref(d);
+    ai_call_free(c);
+    http_msg_free(req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_odd_responses),
         cmocka_unit_test(test_decode_cost),
         cmocka_unit_test(test_utf8_chars),
+        cmocka_unit_test(test_int_params_from_reals),
     };
     return cmocka_run_group_tests_name("decode_robust", tests, NULL, NULL);
 }
