@@ -9,8 +9,9 @@
  * everything.  Each process may send at most rate_limit records a second;
  * the rest are shed and counted.
  *
- * File writes are tallied per (process, open file) in a map and reported
- * once, when the file is closed, so 10,000 small writes make one event.
+ * File writes (write, pwrite64, writev, pwritev, pwritev2) are tallied per
+ * (process, open file) in a map from the calls' results and reported once,
+ * when the file is closed, so 10,000 small writes make one event.
  * Records go to the TLS capture's ring buffer (the map is shared). */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -256,9 +257,10 @@ int BPF_PROG(host_exit, struct task_struct *p)
  * result.  Every other syscall costs one comparison. */
 
 enum {
-    NR_WRITE = 1, NR_OPEN = 2, NR_CLOSE = 3, NR_PWRITE64 = 18, NR_CONNECT = 42, NR_ACCEPT = 43,
-    NR_RENAME = 82, NR_RMDIR = 84, NR_CREAT = 85, NR_UNLINK = 87, NR_OPENAT = 257,
-    NR_UNLINKAT = 263, NR_RENAMEAT = 264, NR_ACCEPT4 = 288, NR_RENAMEAT2 = 316, NR_OPENAT2 = 437,
+    NR_WRITE = 1, NR_OPEN = 2, NR_CLOSE = 3, NR_PWRITE64 = 18, NR_WRITEV = 20, NR_CONNECT = 42,
+    NR_ACCEPT = 43, NR_RENAME = 82, NR_RMDIR = 84, NR_CREAT = 85, NR_UNLINK = 87, NR_OPENAT = 257,
+    NR_UNLINKAT = 263, NR_RENAMEAT = 264, NR_ACCEPT4 = 288, NR_PWRITEV = 296, NR_RENAMEAT2 = 316,
+    NR_PWRITEV2 = 328, NR_OPENAT2 = 437,
 };
 
 struct sys_args {
@@ -276,10 +278,10 @@ struct {
 static __always_inline bool followed(long nr)
 {
     switch (nr) {
-    case NR_WRITE: case NR_OPEN: case NR_CLOSE: case NR_PWRITE64: case NR_CONNECT:
-    case NR_ACCEPT: case NR_RENAME: case NR_RMDIR: case NR_CREAT: case NR_UNLINK:
-    case NR_OPENAT: case NR_UNLINKAT: case NR_RENAMEAT: case NR_ACCEPT4: case NR_RENAMEAT2:
-    case NR_OPENAT2:
+    case NR_WRITE: case NR_PWRITE64: case NR_WRITEV: case NR_PWRITEV: case NR_PWRITEV2:
+    case NR_OPEN: case NR_CLOSE: case NR_CONNECT: case NR_ACCEPT: case NR_RENAME: case NR_RMDIR:
+    case NR_CREAT: case NR_UNLINK: case NR_OPENAT: case NR_UNLINKAT: case NR_RENAMEAT:
+    case NR_ACCEPT4: case NR_RENAMEAT2: case NR_OPENAT2:
         return true;
     }
     return false;
@@ -523,8 +525,8 @@ int BPF_PROG(host_sys_exit, struct pt_regs *regs, long ret)
     case NR_OPEN: case NR_OPENAT: case NR_OPENAT2: case NR_CREAT:
         on_open(&args, ret);
         break;
-    case NR_WRITE: case NR_PWRITE64:
-        on_write(&args, ret);
+    case NR_WRITE: case NR_PWRITE64: case NR_WRITEV: case NR_PWRITEV: case NR_PWRITEV2:
+        on_write(&args, ret); /* the bytes written, whatever the call */
         break;
     case NR_UNLINK: case NR_UNLINKAT: case NR_RMDIR: case NR_RENAME: case NR_RENAMEAT:
     case NR_RENAMEAT2:
