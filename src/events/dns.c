@@ -4,8 +4,8 @@
  * skipped), then answer records until ancount, DNS_ANSWERS_MAX or the end
  * of the bytes.  Every read goes through need(), which checks the offset
  * against the length first; names go through read_name(), which follows
- * compression pointers only backwards, at most DNS_JUMPS_MAX times, and
- * stops at 255 wire octets, so a hostile message costs at most a few
+ * compression pointers only backwards (and never reads past a pointer it
+ * followed), at most DNS_JUMPS_MAX times, and stops at 255 wire octets, so a hostile message costs at most a few
  * thousand byte reads.  Output is written through a bounded text buffer
  * that never overruns and says when it had to cut. */
 #include "events/dns.h"
@@ -82,23 +82,28 @@ static uint32_t rd32(const uint8_t *p)
  * *off moves past the name where it starts (past the first pointer if it
  * has one).  Returns 0, or -1 if it is malformed: runs past len, has a
  * label type other than 0 and pointers (0x40, 0x80), a pointer that does
- * not point before itself, too many pointers, or over 255 wire octets. */
+ * not point before itself, a name reached through a pointer that runs
+ * into that pointer (a real prior name ends before it), too many
+ * pointers, or over 255 wire octets.  So each jump lands strictly lower
+ * and only bytes before the first pointer are read after it. */
 static int read_name(const uint8_t *m, size_t len, size_t *off, text *out)
 {
     size_t pos = *off, end = 0, wire = 1; /* the root's zero octet */
+    size_t limit = len;                   /* after a jump: the pointer's offset */
     int jumps = 0, labels = 0;
     for (;;) {
-        if (!need(len, pos, 1))
+        if (!need(limit, pos, 1))
             return -1;
         uint8_t l = m[pos];
         if ((l & 0xc0) == 0xc0) {
-            if (!need(len, pos, 2))
+            if (!need(limit, pos, 2))
                 return -1;
             size_t target = (size_t)(l & 0x3f) << 8 | m[pos + 1];
             if (target >= pos || ++jumps > DNS_JUMPS_MAX)
                 return -1;
             if (!end)
                 end = pos + 2;
+            limit = pos;
             pos = target;
             continue;
         }
@@ -109,7 +114,7 @@ static int read_name(const uint8_t *m, size_t len, size_t *off, text *out)
                 end = pos + 1;
             break;
         }
-        if (!need(len, pos + 1, l))
+        if (!need(limit, pos + 1, l))
             return -1;
         wire += (size_t)l + 1;
         if (wire > DNS_NAME_WIRE_MAX)

@@ -3,8 +3,8 @@
  *
  * The bytes come from any process on the host, so every read is bounded:
  * a name is at most 255 octets on the wire, a label at most 63, and
- * compression pointers must point before themselves, at most
- * DNS_JUMPS_MAX of them per name.  dns_parse reads the header, the first
+ * compression pointers must point before themselves (to a name that ends
+ * before them), at most DNS_JUMPS_MAX of them per name.  dns_parse reads the header, the first
  * question and up to DNS_ANSWERS_MAX answer records into a fixed-size
  * struct; it never allocates.  Names and values are in presentation form
  * (dig's escapes: "\." inside a label, "\DDD" for bytes outside printable

@@ -207,6 +207,10 @@ static void test_malformed_question(void **state)
     /* a pointer forward */
     memcpy(q + 12, "\xc0\x0e\1a\0\0\1\0\1", 9);
     assert_int_equal(dns_parse(q, 21, &m), DNS_E_NAME);
+    /* a pointer back into the header, whose "name" there runs over the
+     * pointer itself (qdcount 0x0901 reads as a 9-octet label) */
+    static const uint8_t over[] = {0, 1, 0, 0, 9, 1, 0, 0, 0, 0, 0, 0, 0xc0, 4, 0, 0, 1, 0, 1};
+    assert_int_equal(dns_parse(over, sizeof(over), &m), DNS_E_NAME);
     /* the extended label types 0x40 and 0x80 */
     memcpy(q + 12, "\x41" "a\0\0\1\0\1", 7);
     assert_int_equal(dns_parse(q, 19, &m), DNS_E_NAME);
