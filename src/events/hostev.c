@@ -495,9 +495,13 @@ static void dns_query(hostev *h, const struct host_rec *r)
     dns_resolver(r, resolver, sizeof(resolver));
     char point[32];
     snprintf(point, sizeof(point), "sys_exit_%s", syscall_name(r->sysnr));
-    json_t *ev = base_event(h, r, point);
     json_t *data = json_pack("{s:s,s:s,s:s}", "query_name", m->qname, "query_type",
                              dns_type_oisp(m->qtype), "resolver", resolver);
+    if (!data) { /* out of memory (the parser's names are always ASCII) */
+        h->st.dns_malformed++;
+        return;
+    }
+    json_t *ev = base_event(h, r, point);
     json_t *attrs = json_pack("{s:s,s:i}", "protocol", "udp", "transaction_id", m->id);
     if (strcmp(dns_type_oisp(m->qtype), "other") == 0)
         json_object_set_new(attrs, "query_type_name",
