@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* host.bpf.c: what tracked processes do on the host: exec, fork, exit,
- * file open/write/delete/rename, TCP connect and accept.
+ * file open/write/delete/rename, TCP connect and accept, DNS over UDP.
  *
  * "Tracked" is decided in the kernel so unrelated processes cost a hash
  * lookup: a process is tracked when user space marks it (it made an AI
@@ -9,8 +9,16 @@
  * everything.  Each process may send at most rate_limit records a second;
  * the rest are shed and counted.
  *
- * File writes are tallied per (process, open file) in a map and reported
- * once, when the file is closed, so 10,000 small writes make one event.
+ * File writes (write, pwrite64, writev, pwritev, pwritev2) are tallied per
+ * (process, open file) in a map from the calls' results and reported once,
+ * when the file is closed, so 10,000 small writes make one event.
+ *
+ * DNS: a datagram a tracked process sends on a UDP socket to port 53
+ * (sendto, sendmsg, sendmmsg, or write/writev/send on a connected socket),
+ * and one it receives from port 53 or on a socket that sent to it
+ * (recvfrom, recvmsg, recvmmsg, read), is copied (its first HOST_DNS_MAX
+ * bytes) for user space to parse.  Any other read or send costs the check
+ * of its descriptor: a socket, UDP, and the peer's port.
  * Records go to the TLS capture's ring buffer (the map is shared). */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -24,6 +32,11 @@
 #define AF_INET6 10
 #define S_IFMT 00170000
 #define S_IFREG 0100000
+#define S_IFSOCK 0140000
+#define IPPROTO_UDP 17
+#define DNS_PORT 53
+#define DNS_IOV_MAX 4  /* iovecs of one datagram copied */
+#define DNS_MMSG_MAX 4 /* datagrams of one sendmmsg/recvmmsg copied (glibc sends 2) */
 #define PROC_SUPER_MAGIC 0x9fa0
 #define SYSFS_MAGIC 0x62656572
 #define DEVPTS_SUPER_MAGIC 0x1cd1
@@ -91,6 +104,17 @@ struct {
     __type(value, struct write_tally);
 } writes SEC(".maps");
 
+/* UDP sockets (struct sock *) that sent to port 53 without being connected
+ * there: their replies may come through recv()/read() with no address.
+ * Closed sockets age out (LRU); a stray datagram user space cannot match
+ * to a query is dropped there. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u64);
+    __type(value, __u8);
+} dns_socks SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, HOST_CNT_MAX);
@@ -150,16 +174,22 @@ static __always_inline bool within_rate(__u32 tgid, __u64 now)
     return true;
 }
 
-/* Reserve a record (size: header, plus HOST_DATA_MAX if it carries
- * strings) and fill the common header from the current task. */
-static __always_inline struct host_rec *start(__u8 kind, bool strings)
+/* Reserve a record (size: header, plus `extra` data bytes: 0,
+ * HOST_DATA_MAX for strings or HOST_DNS_AREA for a datagram; a constant at
+ * every call) and fill the common header from the current task. */
+static __always_inline struct host_rec *start(__u8 kind, __u32 extra)
 {
     __u64 now = bpf_ktime_get_ns();
     __u64 id = bpf_get_current_pid_tgid();
     if (!within_rate(id >> 32, now))
         return NULL;
-    struct host_rec *r = strings ? bpf_ringbuf_reserve(&events, sizeof(*r) + HOST_DATA_MAX, 0)
-                                 : bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+    struct host_rec *r;
+    if (extra == HOST_DATA_MAX)
+        r = bpf_ringbuf_reserve(&events, sizeof(*r) + HOST_DATA_MAX, 0);
+    else if (extra == HOST_DNS_AREA)
+        r = bpf_ringbuf_reserve(&events, sizeof(*r) + HOST_DNS_AREA, 0);
+    else
+        r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
     if (!r) {
         count(HOST_CNT_DROP_RING);
         return NULL;
@@ -194,7 +224,7 @@ int BPF_PROG(host_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
             return 0;
         track(tgid);
     }
-    struct host_rec *r = start(HOST_EXEC, true);
+    struct host_rec *r = start(HOST_EXEC, HOST_DATA_MAX);
     if (!r)
         return 0;
     long n = bpf_probe_read_kernel_str(r->data, FILENAME_MAX_, BPF_CORE_READ(bprm, filename));
@@ -217,7 +247,7 @@ int BPF_PROG(host_fork, struct task_struct *parent, struct task_struct *child)
     if (ptgid == ctgid || !is_tracked(ptgid))
         return 0; /* a new thread, or nobody we follow */
     track(ctgid);
-    struct host_rec *r = start(HOST_FORK, false);
+    struct host_rec *r = start(HOST_FORK, 0);
     if (!r)
         return 0;
     r->u.fork.child = ctgid;
@@ -233,7 +263,7 @@ int BPF_PROG(host_exit, struct task_struct *p)
     __u32 tgid = BPF_CORE_READ(p, tgid);
     if (BPF_CORE_READ(p, pid) != tgid || !is_tracked(tgid))
         return 0;
-    struct host_rec *r = start(HOST_EXIT, false);
+    struct host_rec *r = start(HOST_EXIT, 0);
     if (r) {
         __u32 code = BPF_CORE_READ(p, exit_code);
         r->u.exit.code = (code >> 8) & 0xff;
@@ -256,14 +286,16 @@ int BPF_PROG(host_exit, struct task_struct *p)
  * result.  Every other syscall costs one comparison. */
 
 enum {
-    NR_WRITE = 1, NR_OPEN = 2, NR_CLOSE = 3, NR_PWRITE64 = 18, NR_CONNECT = 42, NR_ACCEPT = 43,
-    NR_RENAME = 82, NR_RMDIR = 84, NR_CREAT = 85, NR_UNLINK = 87, NR_OPENAT = 257,
-    NR_UNLINKAT = 263, NR_RENAMEAT = 264, NR_ACCEPT4 = 288, NR_RENAMEAT2 = 316, NR_OPENAT2 = 437,
+    NR_READ = 0, NR_WRITE = 1, NR_OPEN = 2, NR_CLOSE = 3, NR_PWRITE64 = 18, NR_WRITEV = 20,
+    NR_CONNECT = 42, NR_ACCEPT = 43, NR_SENDTO = 44, NR_RECVFROM = 45, NR_SENDMSG = 46,
+    NR_RECVMSG = 47, NR_RENAME = 82, NR_RMDIR = 84, NR_CREAT = 85, NR_UNLINK = 87,
+    NR_OPENAT = 257, NR_UNLINKAT = 263, NR_RENAMEAT = 264, NR_ACCEPT4 = 288, NR_PWRITEV = 296,
+    NR_RECVMMSG = 299, NR_SENDMMSG = 307, NR_RENAMEAT2 = 316, NR_PWRITEV2 = 328, NR_OPENAT2 = 437,
 };
 
 struct sys_args {
     long nr; /* syscall in progress, -1 if none */
-    __u64 a[4];
+    __u64 a[5]; /* a[4] only for sendto/recvfrom (the address) */
 };
 
 struct {
@@ -276,10 +308,12 @@ struct {
 static __always_inline bool followed(long nr)
 {
     switch (nr) {
-    case NR_WRITE: case NR_OPEN: case NR_CLOSE: case NR_PWRITE64: case NR_CONNECT:
-    case NR_ACCEPT: case NR_RENAME: case NR_RMDIR: case NR_CREAT: case NR_UNLINK:
-    case NR_OPENAT: case NR_UNLINKAT: case NR_RENAMEAT: case NR_ACCEPT4: case NR_RENAMEAT2:
-    case NR_OPENAT2:
+    case NR_WRITE: case NR_PWRITE64: case NR_WRITEV: case NR_PWRITEV: case NR_PWRITEV2:
+    case NR_OPEN: case NR_CLOSE: case NR_CONNECT: case NR_ACCEPT: case NR_RENAME: case NR_RMDIR:
+    case NR_CREAT: case NR_UNLINK: case NR_OPENAT: case NR_UNLINKAT: case NR_RENAMEAT:
+    case NR_ACCEPT4: case NR_RENAMEAT2: case NR_OPENAT2:
+    case NR_READ: case NR_SENDTO: case NR_RECVFROM: case NR_SENDMSG: case NR_RECVMSG:
+    case NR_SENDMMSG: case NR_RECVMMSG:
         return true;
     }
     return false;
@@ -322,6 +356,8 @@ int BPF_PROG(host_sys_enter, struct pt_regs *regs, long nr)
     a->a[1] = BPF_CORE_READ(regs, si);
     a->a[2] = BPF_CORE_READ(regs, dx);
     a->a[3] = BPF_CORE_READ(regs, r10);
+    if (nr == NR_SENDTO || nr == NR_RECVFROM)
+        a->a[4] = BPF_CORE_READ(regs, r8);
     return 0;
 }
 
@@ -345,7 +381,7 @@ static __always_inline void on_open(struct sys_args *a, long ret)
     struct file *f = ret >= 0 ? fd_file((int)ret) : NULL;
     if (ret >= 0 && !regular_file(f))
         return;
-    struct host_rec *r = start(HOST_OPEN, true);
+    struct host_rec *r = start(HOST_OPEN, HOST_DATA_MAX);
     if (!r)
         return;
     r->ret = ret < 0 ? (int)ret : 0;
@@ -364,13 +400,18 @@ static __always_inline void on_open(struct sys_args *a, long ret)
     submit(r);
 }
 
+static __always_inline void on_dgram_file(struct sys_args *a, struct file *f, long ret);
+
 static __always_inline void on_write(struct sys_args *a, long ret)
 {
     if (ret <= 0)
         return;
     struct file *f = fd_file((int)a->a[0]);
-    if (!regular_file(f))
+    if (!regular_file(f)) {
+        if (a->nr == NR_WRITE || a->nr == NR_WRITEV)
+            on_dgram_file(a, f, ret); /* a query on a connected UDP socket? */
         return;
+    }
     struct write_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .file = (__u64)f};
     struct write_tally *t = bpf_map_lookup_elem(&writes, &k);
     if (t) {
@@ -385,7 +426,7 @@ static __always_inline void on_write(struct sys_args *a, long ret)
 
 static __always_inline void emit_tally(__u32 tgid, __u64 file, struct write_tally *t)
 {
-    struct host_rec *r = start(HOST_WRITE, false);
+    struct host_rec *r = start(HOST_WRITE, 0);
     if (!r)
         return;
     r->tgid = tgid;
@@ -415,7 +456,7 @@ static __always_inline void on_path_op(struct sys_args *a, long ret)
 {
     __u8 kind = (a->nr == NR_RENAME || a->nr == NR_RENAMEAT || a->nr == NR_RENAMEAT2) ? HOST_RENAME
                                                                                        : HOST_UNLINK;
-    struct host_rec *r = start(kind, true);
+    struct host_rec *r = start(kind, HOST_DATA_MAX);
     if (!r)
         return;
     r->ret = (int)ret;
@@ -475,7 +516,7 @@ static __always_inline void on_connect(struct sys_args *a, long ret)
     struct sock *sk = fd_sock((int)a->a[0]);
     if (!sk || !is_tcp(sk))
         return;
-    struct host_rec *r = start(HOST_CONNECT, false);
+    struct host_rec *r = start(HOST_CONNECT, 0);
     if (!r)
         return;
     sock_addrs(r, sk);
@@ -504,11 +545,201 @@ static __always_inline void on_accept(long ret)
     struct sock *sk = fd_sock((int)ret);
     if (!sk || !is_tcp(sk))
         return;
-    struct host_rec *r = start(HOST_ACCEPT, false);
+    struct host_rec *r = start(HOST_ACCEPT, 0);
     if (!r)
         return;
     sock_addrs(r, sk);
     submit(r);
+}
+
+/* ---- DNS over UDP ---- */
+
+struct peer {
+    __u16 family, port;
+    __u8 addr[16];
+};
+
+/* The UDP socket behind file f (IPv4 or IPv6), or NULL. */
+static __always_inline struct sock *udp_sock_of(struct file *f)
+{
+    if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+        return NULL;
+    struct socket *so = BPF_CORE_READ(f, private_data);
+    struct sock *sk = so ? BPF_CORE_READ(so, sk) : NULL;
+    if (!sk)
+        return NULL;
+    __u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if ((fam != AF_INET && fam != AF_INET6) || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+        return NULL;
+    return sk;
+}
+
+/* The peer a socket is connected to (port 0 if none). */
+static __always_inline void sock_peer(struct peer *p, struct sock *sk)
+{
+    p->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    p->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    if (p->family == AF_INET6)
+        BPF_CORE_READ_INTO(&p->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+    else
+        BPF_CORE_READ_INTO((__u32 *)p->addr, sk, __sk_common.skc_daddr);
+}
+
+/* The peer a call named: sendto's or sendmsg's destination, or the source
+ * recvfrom/recvmsg filled in.  False if there is none. */
+static __always_inline bool user_peer(struct peer *p, __u64 uaddr)
+{
+    __u16 fam = 0;
+    if (!uaddr || bpf_probe_read_user(&fam, sizeof(fam), (void *)uaddr))
+        return false;
+    if (fam == AF_INET) {
+        struct sockaddr_in s4 = {};
+        if (bpf_probe_read_user(&s4, sizeof(s4), (void *)uaddr))
+            return false;
+        __builtin_memset(p->addr, 0, sizeof(p->addr));
+        __builtin_memcpy(p->addr, &s4.sin_addr, 4);
+        p->port = bpf_ntohs(s4.sin_port);
+    } else if (fam == AF_INET6) {
+        struct sockaddr_in6 s6 = {};
+        if (bpf_probe_read_user(&s6, sizeof(s6), (void *)uaddr))
+            return false;
+        __builtin_memcpy(p->addr, &s6.sin6_addr, 16);
+        p->port = bpf_ntohs(s6.sin6_port);
+    } else {
+        return false;
+    }
+    p->family = fam;
+    return true;
+}
+
+/* Copies the datagram's first bytes (at most HOST_DNS_MAX of len) from a
+ * flat buffer, or from up to DNS_IOV_MAX iovecs when iov is set. */
+static __always_inline void copy_dgram(struct host_rec *r, __u64 buf, __u64 iov, __u64 iovlen,
+                                       __u64 len)
+{
+    if (len > HOST_DNS_MAX)
+        len = HOST_DNS_MAX;
+    if (!iov) {
+        if (bpf_probe_read_user(r->data, len, (void *)buf) == 0)
+            r->len1 = len;
+        return;
+    }
+    __u32 off = 0;
+    for (int i = 0; i < DNS_IOV_MAX; i++) {
+        struct iovec v = {};
+        if (i >= iovlen || off >= len ||
+            bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(v))))
+            break;
+        __u64 n = v.iov_len < len - off ? v.iov_len : len - off;
+        off &= HOST_DNS_MAX - 1; /* off < len <= HOST_DNS_MAX: for the verifier */
+        if (n > HOST_DNS_MAX || bpf_probe_read_user(r->data + off, n, v.iov_base))
+            break;
+        off += n;
+    }
+    r->len1 = off;
+}
+
+/* A datagram sent (HOST_DNS_QUERY) or received (HOST_DNS_REPLY) on UDP
+ * socket sk: recorded if its peer is port 53 or, received, if the socket
+ * sent to port 53 unconnected.  uaddr: the address the call carried. */
+static __always_inline void on_dgram(__u8 kind, long nr, struct sock *sk, __u64 uaddr, __u64 buf,
+                                     __u64 iov, __u64 iovlen, __u64 len)
+{
+    struct peer conn = {}, p = {};
+    sock_peer(&conn, sk);
+    if (!user_peer(&p, uaddr))
+        p = conn;
+    __u64 key = (__u64)sk;
+    if (kind == HOST_DNS_QUERY) {
+        if (p.port != DNS_PORT)
+            return;
+        if (conn.port != DNS_PORT) {
+            __u8 one = 1;
+            bpf_map_update_elem(&dns_socks, &key, &one, BPF_ANY);
+        }
+    } else if (p.port != DNS_PORT && !bpf_map_lookup_elem(&dns_socks, &key)) {
+        return;
+    }
+    struct host_rec *r = start(kind, HOST_DNS_AREA);
+    if (!r)
+        return;
+    r->sysnr = nr;
+    r->family = p.family;
+    __builtin_memcpy(r->u.net.daddr, p.addr, 16);
+    r->u.net.dport = p.port;
+    r->u.net.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+    if (p.family == AF_INET6)
+        BPF_CORE_READ_INTO(&r->u.net.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+    else
+        BPF_CORE_READ_INTO((__u32 *)r->u.net.saddr, sk, __sk_common.skc_rcv_saddr);
+    r->u.net.len = len;
+    copy_dgram(r, buf, iov, iovlen, len);
+    submit(r);
+}
+
+static __always_inline void on_msghdr(__u8 kind, long nr, struct sock *sk, __u64 umsg, __u64 len)
+{
+    struct user_msghdr h = {};
+    if (bpf_probe_read_user(&h, sizeof(h), (void *)umsg) == 0)
+        on_dgram(kind, nr, sk, (__u64)h.msg_name, 0, (__u64)h.msg_iov, h.msg_iovlen, len);
+}
+
+/* sendmmsg/recvmmsg: count datagrams, each with its length in msg_len. */
+static __always_inline void on_mmsg(__u8 kind, long nr, struct sock *sk, __u64 uvec, long count)
+{
+    for (int i = 0; i < DNS_MMSG_MAX; i++) {
+        struct mmsghdr m = {};
+        if (i >= count || bpf_probe_read_user(&m, sizeof(m), (void *)(uvec + i * sizeof(m))))
+            break;
+        on_dgram(kind, nr, sk, (__u64)m.msg_hdr.msg_name, 0, (__u64)m.msg_hdr.msg_iov,
+                 m.msg_hdr.msg_iovlen, m.msg_len);
+    }
+}
+
+/* write/writev on a descriptor that is not a regular file. */
+static __always_inline void on_dgram_file(struct sys_args *a, struct file *f, long ret)
+{
+    struct sock *sk = udp_sock_of(f);
+    if (!sk)
+        return;
+    if (a->nr == NR_WRITEV)
+        on_dgram(HOST_DNS_QUERY, a->nr, sk, 0, 0, a->a[1], a->a[2], ret);
+    else
+        on_dgram(HOST_DNS_QUERY, a->nr, sk, 0, a->a[1], 0, 0, ret);
+}
+
+/* read and the socket calls: ret is the bytes (or, *mmsg, datagrams) moved. */
+static __always_inline void on_sock_io(struct sys_args *a, long ret)
+{
+    if (ret <= 0)
+        return;
+    struct sock *sk = udp_sock_of(fd_file((int)a->a[0]));
+    if (!sk)
+        return;
+    __u64 flat = (__u64)ret < a->a[2] ? (__u64)ret : a->a[2]; /* MSG_TRUNC: ret may exceed the buffer */
+    switch (a->nr) {
+    case NR_READ:
+        on_dgram(HOST_DNS_REPLY, a->nr, sk, 0, a->a[1], 0, 0, flat);
+        break;
+    case NR_SENDTO:
+        on_dgram(HOST_DNS_QUERY, a->nr, sk, a->a[4], a->a[1], 0, 0, flat);
+        break;
+    case NR_RECVFROM:
+        on_dgram(HOST_DNS_REPLY, a->nr, sk, a->a[4], a->a[1], 0, 0, flat);
+        break;
+    case NR_SENDMSG:
+        on_msghdr(HOST_DNS_QUERY, a->nr, sk, a->a[1], ret);
+        break;
+    case NR_RECVMSG:
+        on_msghdr(HOST_DNS_REPLY, a->nr, sk, a->a[1], ret);
+        break;
+    case NR_SENDMMSG:
+        on_mmsg(HOST_DNS_QUERY, a->nr, sk, a->a[1], ret);
+        break;
+    case NR_RECVMMSG:
+        on_mmsg(HOST_DNS_REPLY, a->nr, sk, a->a[1], ret);
+        break;
+    }
 }
 
 SEC("tp_btf/sys_exit")
@@ -523,8 +754,8 @@ int BPF_PROG(host_sys_exit, struct pt_regs *regs, long ret)
     case NR_OPEN: case NR_OPENAT: case NR_OPENAT2: case NR_CREAT:
         on_open(&args, ret);
         break;
-    case NR_WRITE: case NR_PWRITE64:
-        on_write(&args, ret);
+    case NR_WRITE: case NR_PWRITE64: case NR_WRITEV: case NR_PWRITEV: case NR_PWRITEV2:
+        on_write(&args, ret); /* the bytes written, whatever the call */
         break;
     case NR_UNLINK: case NR_UNLINKAT: case NR_RMDIR: case NR_RENAME: case NR_RENAMEAT:
     case NR_RENAMEAT2:
@@ -535,6 +766,10 @@ int BPF_PROG(host_sys_exit, struct pt_regs *regs, long ret)
         break;
     case NR_ACCEPT: case NR_ACCEPT4:
         on_accept(ret);
+        break;
+    case NR_READ: case NR_SENDTO: case NR_RECVFROM: case NR_SENDMSG: case NR_RECVMSG:
+    case NR_SENDMMSG: case NR_RECVMMSG:
+        on_sock_io(&args, ret);
         break;
     }
     return 0;

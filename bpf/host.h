@@ -19,17 +19,24 @@ enum host_kind {
     HOST_RENAME = 22, /* data: old path \0 new path (as given) */
     HOST_CONNECT = 23,
     HOST_ACCEPT = 24,
+    HOST_DNS_QUERY = 25, /* data: a UDP datagram sent to port 53 (its first len1 bytes) */
+    HOST_DNS_REPLY = 26, /* data: a UDP datagram received from port 53, or on a socket that sent one */
 };
 
 #define HOST_DATA_MAX 1536 /* string bytes in one record */
+/* DNS records copy at most HOST_DNS_MAX bytes of the datagram and carry
+ * HOST_DNS_AREA data bytes: a copy from several iovecs starts anywhere
+ * below HOST_DNS_MAX, which is how the verifier sees it. */
+#define HOST_DNS_MAX 512
+#define HOST_DNS_AREA (2 * HOST_DNS_MAX)
 #define HOST_AT_FDCWD (-100)
 
 struct host_rec {
     __u8 kind;
     __u8 family;     /* network: AF_INET (2) or AF_INET6 (10) */
-    __u16 len1;      /* bytes of the first string in data (with its NUL) */
+    __u16 len1;      /* bytes of the first string in data (with its NUL); dns: datagram bytes */
     __u16 len2;      /* bytes of the second string (exec: argv; rename: new path) */
-    __u16 pad;
+    __u16 sysnr;     /* dns: the syscall that sent or received the datagram (x86-64 number) */
     __u32 tgid;
     __u32 tid;
     __u32 ppid;
@@ -44,7 +51,8 @@ struct host_rec {
         struct { __u32 code; __u32 sig; __u64 runtime_ns, utime_ns, stime_ns, maxrss_kb; } exit;
         struct { __u32 child; __u32 is_thread; } fork;
         struct { __u32 flags; __u32 mode; __u64 bytes, calls, file; } file; /* file: struct file* */
-        struct { __u8 saddr[16], daddr[16]; __u16 sport, dport; } net;
+        /* network; dns: s = local, d = the peer (resolver), len = the datagram's length */
+        struct { __u8 saddr[16], daddr[16]; __u16 sport, dport; __u32 len; } net;
     } u;
     char comm[16];
     char data[];

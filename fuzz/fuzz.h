@@ -16,7 +16,8 @@
  *   sse                          [split][limit] event stream
  *   conn                         a record stream (see fuzz_conn.c)
  *   decode_*                     [path][resp][flags] request FUZZ_SEP response body
- *   jsonfast, secrets, toml      the raw text */
+ *   jsonfast, secrets, toml      the raw text
+ *   dns                          a DNS message (a UDP datagram's payload) */
 #ifndef OISP_FUZZ_H
 #define OISP_FUZZ_H
 

@@ -8,7 +8,8 @@
  * (tests/data/decode) become whole HTTP requests and responses (with
  * Content-Length, chunked, close-delimited, compressed with every coding),
  * content-coded bodies, SSE streams, captured record streams, decoder
- * inputs, and JSON documents; packaging/config.toml and the documents of
+ * inputs, and JSON documents; DNS messages are built in code (fuzz_dns);
+ * packaging/config.toml and the documents of
  * tests/toml_diff.py (when given) seed the TOML parser.  Each input follows
  * the layout in fuzz.h.  Files are named by content hash, so reruns
  * overwrite rather than add. */
@@ -660,6 +661,142 @@ static void seeds_redact(void)
     }
 }
 
+/* fuzz_dns: the messages a stub resolver and a recursive resolver put on
+ * the wire (compression pointers to the question and to earlier rdata,
+ * EDNS), every answer type dns.c names, and a long pointer chain. */
+static void dns_u16(buf *b, unsigned v)
+{
+    putc_(b, (uint8_t)(v >> 8));
+    putc_(b, (uint8_t)v);
+}
+
+static void dns_u32(buf *b, uint32_t v)
+{
+    dns_u16(b, v >> 16);
+    dns_u16(b, v & 0xffff);
+}
+
+static void dns_name(buf *b, const char *name)
+{
+    while (*name) {
+        const char *dot = strchr(name, '.');
+        size_t n = dot ? (size_t)(dot - name) : strlen(name);
+        putc_(b, (uint8_t)n);
+        put(b, name, n);
+        name += n + (dot ? 1 : 0);
+    }
+    putc_(b, 0);
+}
+
+static void dns_header(buf *b, unsigned id, unsigned flags, unsigned qd, unsigned an, unsigned ns,
+                       unsigned ar)
+{
+    dns_u16(b, id);
+    dns_u16(b, flags);
+    dns_u16(b, qd);
+    dns_u16(b, an);
+    dns_u16(b, ns);
+    dns_u16(b, ar);
+}
+
+/* A resource record owned by a pointer to `owner`; rdata as given. */
+static void dns_rr(buf *b, unsigned owner, unsigned type, uint32_t ttl, const void *rd, size_t n)
+{
+    dns_u16(b, 0xc000 | owner);
+    dns_u16(b, type);
+    dns_u16(b, 1);
+    dns_u32(b, ttl);
+    dns_u16(b, (unsigned)n);
+    put(b, rd, n);
+}
+
+static void seeds_dns(void)
+{
+    buf b = {0};
+    /* glibc's A query, and one with an EDNS OPT record (dig's) */
+    dns_header(&b, 0x1a2b, 0x0100, 1, 0, 0, 0);
+    dns_name(&b, "api.openai.com");
+    dns_u16(&b, 1);
+    dns_u16(&b, 1);
+    write_seed("dns", &b);
+    b.p[11] = 1;
+    put(&b, "\0\0\x29\x04\xd0\0\0\0\0\0\0", 11);
+    write_seed("dns", &b);
+    buf_free(&b);
+
+    /* CNAME to a CDN name, two A records owned by it (pointer into rdata), OPT */
+    dns_header(&b, 0x1a2b, 0x8180, 1, 3, 0, 1);
+    dns_name(&b, "api.openai.com");
+    dns_u16(&b, 1);
+    dns_u16(&b, 1);
+    buf rd = {0};
+    dns_name(&rd, "api.openai.com.cdn.cloudflare.net");
+    size_t target = b.len + 12;
+    dns_rr(&b, 12, 5, 300, rd.p, rd.len);
+    buf_free(&rd);
+    dns_rr(&b, (unsigned)target, 1, 300, "\x68\x12\x21\x2d", 4);
+    dns_rr(&b, (unsigned)target, 1, 300, "\xac\x40\x9a\xd3", 4);
+    put(&b, "\0\0\x29\x04\xd0\0\0\0\0\0\0", 11);
+    write_seed("dns", &b);
+    buf_free(&b);
+
+    /* AAAA with TC set */
+    dns_header(&b, 7, 0x8380, 1, 2, 0, 0);
+    dns_name(&b, "api.openai.com");
+    dns_u16(&b, 28);
+    dns_u16(&b, 1);
+    dns_rr(&b, 12, 28, 5, "\x26\x06\x47\0\0\0\0\0\0\0\0\0\x68\x12\x21\x2d", 16);
+    dns_rr(&b, 12, 28, 5, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
+    write_seed("dns", &b);
+    buf_free(&b);
+
+    /* NXDOMAIN with the zone's SOA in the authority section */
+    dns_header(&b, 0xbeef, 0x8183, 1, 0, 1, 0);
+    dns_name(&b, "nx.example");
+    dns_u16(&b, 1);
+    dns_u16(&b, 1);
+    dns_rr(&b, 15, 6, 3600, "\2ns\xc0\x0f\xc0\x0f\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0\5", 27);
+    write_seed("dns", &b);
+    buf_free(&b);
+
+    /* every type with a presentation: MX, TXT, SRV, PTR, SOA, NS, HTTPS (generic) */
+    dns_header(&b, 1, 0x8180, 1, 7, 0, 0);
+    dns_name(&b, "example.com");
+    dns_u16(&b, 255);
+    dns_u16(&b, 1);
+    dns_rr(&b, 12, 15, 300, "\0\x0a\4mail\xc0\x0c", 9);
+    dns_rr(&b, 12, 16, 300, "\x0bv=spf1 -all\2\"\1", 15);
+    dns_rr(&b, 12, 33, 300, "\0\0\0\5\x01\xbb\3svc\xc0\x0c", 12);
+    dns_rr(&b, 12, 12, 300, "\xc0\x0c", 2);
+    dns_rr(&b, 12, 6, 300, "\2ns\xc0\x0c\0\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0\5", 26);
+    dns_rr(&b, 12, 2, 300, "\2ns\xc0\x0c", 5);
+    dns_rr(&b, 12, 65, 300, "\0\1\0", 3);
+    write_seed("dns", &b);
+    buf_free(&b);
+
+    /* a chain of 20 pointers in an unknown type's rdata, then an A owned by its end */
+    dns_header(&b, 1, 0x8180, 1, 2, 0, 0);
+    dns_name(&b, "a");
+    dns_u16(&b, 1);
+    dns_u16(&b, 1);
+    size_t rd_at = b.len + 12, prev = 12;
+    buf chain = {0};
+    for (int i = 0; i < 20; i++) {
+        dns_u16(&chain, 0xc000 | (unsigned)prev);
+        prev = rd_at + 2 * (size_t)i;
+    }
+    dns_rr(&b, 12, 99, 0, chain.p, chain.len);
+    buf_free(&chain);
+    dns_rr(&b, (unsigned)prev, 1, 0, "\x7f\0\0\1", 4);
+    write_seed("dns", &b);
+    buf_free(&b);
+
+    /* FORMERR without a question */
+    dns_header(&b, 0x1234, 0x8001, 0, 0, 0, 0);
+    write_seed("dns", &b);
+    buf_free(&b);
+}
+
 static int hexval(int c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -735,6 +872,7 @@ int main(int argc, char **argv)
     seeds_decode();
     seeds_jsonfast();
     seeds_secrets();
+    seeds_dns();
     seeds_redact();
     seeds_toml(argc == 4 ? argv[3] : NULL);
     printf("seedgen: %zu seeds in %s\n", seeds_written, out_dir);

@@ -56,7 +56,7 @@ FUZZ_RUNS    ?=
 # The redaction engine joins as soon as its source exists.
 FUZZ_TARGETS := http_request http_response http_chunked content sse conn \
                 decode_openai decode_anthropic decode_gemini decode_ollama decode_bedrock \
-                jsonfast secrets toml $(if $(wildcard src/events/redact.c),redact)
+                jsonfast secrets toml dns $(if $(wildcard src/events/redact.c),redact)
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SEED_DEPS := $(shell find tests/data -type f 2>/dev/null) tests/toml_diff.py \
                   $(wildcard packaging/config.toml)

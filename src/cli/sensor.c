@@ -243,7 +243,7 @@ static json_t *drops_json(sensor *s)
     conn_table_stats cs;
     conn_table_get_stats(pipeline_conns(s->pipe), &cs);
     return json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
         "ring_full_records", (json_int_t)k[TLS_CNT_DROP_RING],
         "ring_full_bytes", (json_int_t)k[TLS_CNT_DROP_RING_BYTES],
         "args_map_full", (json_int_t)k[TLS_CNT_DROP_ACTIVE_MAP],
@@ -259,7 +259,9 @@ static json_t *drops_json(sensor *s)
         "http_parse_errors", (json_int_t)cs.parse_errors,
         "requests_without_response", (json_int_t)ps.requests_no_response,
         "responses_without_request", (json_int_t)ps.responses_no_request,
-        "redaction_failures", (json_int_t)ps.redact_failures);
+        "redaction_failures", (json_int_t)ps.redact_failures,
+        "dns_replies_unmatched", (json_int_t)ps.dns_unmatched,
+        "dns_malformed", (json_int_t)ps.dns_malformed);
 }
 
 static json_t *capture_json(sensor *s)
@@ -271,7 +273,7 @@ static json_t *capture_json(sensor *s)
     pipeline_get_stats(s->pipe, &ps);
     conn_table_stats cs;
     conn_table_get_stats(pipeline_conns(s->pipe), &cs);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
                      "ssl_calls", (json_int_t)k[TLS_CNT_CALLS], "bytes", (json_int_t)k[TLS_CNT_BYTES],
                      "connections_open", (json_int_t)cs.conns_open,
                      "http_requests", (json_int_t)cs.requests, "http_responses", (json_int_t)cs.responses,
@@ -280,7 +282,9 @@ static json_t *capture_json(sensor *s)
                      "host_records", (json_int_t)hk[HOST_CNT_EVENTS],
                      "host_events", (json_int_t)ps.host_events,
                      "host_malformed", (json_int_t)ps.host_malformed,
-                     "tool_calls", (json_int_t)ps.tool_calls, "tool_results", (json_int_t)ps.tool_results);
+                     "tool_calls", (json_int_t)ps.tool_calls, "tool_results", (json_int_t)ps.tool_results,
+                     "dns_queries", (json_int_t)ps.dns_queries,
+                     "dns_unanswered", (json_int_t)ps.dns_unanswered);
 }
 
 static void self_usage(uint64_t *rss_kb, double *cpu_s)

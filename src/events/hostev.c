@@ -7,7 +7,15 @@
  *
  * Writes are reported per open file when it is closed (the kernel keeps
  * the tally); the record names the file by its struct file pointer, so the
- * path comes from the open we saw for that pointer (a bounded table). */
+ * path comes from the open we saw for that pointer (a bounded table).
+ *
+ * DNS: a query datagram (dns.c parses it) becomes a network.dns event that
+ * waits in a bounded table until a reply of the same process with the same
+ * transaction id, question name and type fills in its response fields.  A
+ * query without a reply leaves the table when it is DNS_REPLY_TIMEOUT_NS
+ * old (hostev_expire), when its process exits, when the table is full
+ * (the oldest goes) or at shutdown; those events go to the hostev_set_emit
+ * callback, since no record of their own returns them. */
 #include "events/hostev.h"
 
 #include <arpa/inet.h>
@@ -18,21 +26,38 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "events/dns.h"
 #include "events/event.h"
 #include "events/secrets.h"
 #include "util/jsonu.h"
 
 #define FILENAME_MAX_ 512 /* as in host.bpf.c */
 #define OPEN_FILES_MAX 4096
+#define DNS_PENDING_MAX 512
 
 typedef struct open_file {
     uint64_t file; /* struct file * in the kernel; 0 = empty slot */
     char *path;
 } open_file;
 
+/* A DNS query waiting for its reply. */
+typedef struct dns_pending {
+    json_t *ev;       /* the network.dns event so far; NULL = empty slot */
+    const char *name; /* its data.query_name (owned by ev) */
+    uint64_t ts;      /* when the query was sent */
+    uint32_t tgid;
+    uint16_t id, qtype;
+    uint32_t sends;   /* the same query sent again (a retry) counts here */
+} dns_pending;
+
 struct hostev {
     proc_cache *pc;
     json_t *host;
+    hostev_emit_fn emit;
+    void *emit_ctx;
+    hostev_stats st;
+    dns_msg msg; /* scratch: one parsed datagram (too big for the stack) */
+    dns_pending dns[DNS_PENDING_MAX];
     open_file files[OPEN_FILES_MAX];
 };
 
@@ -52,8 +77,18 @@ void hostev_free(hostev *h)
         return;
     for (size_t i = 0; i < OPEN_FILES_MAX; i++)
         free(h->files[i].path);
+    for (size_t i = 0; i < DNS_PENDING_MAX; i++)
+        json_decref(h->dns[i].ev);
     free(h);
 }
+
+void hostev_set_emit(hostev *h, hostev_emit_fn fn, void *ctx)
+{
+    h->emit = fn;
+    h->emit_ctx = ctx;
+}
+
+void hostev_get_stats(const hostev *h, hostev_stats *out) { *out = h->st; }
 
 static open_file *file_slot(hostev *h, uint64_t file)
 {
@@ -269,11 +304,30 @@ static const char *point_of(int kind)
     }
 }
 
+/* The syscalls host.bpf.c takes DNS datagrams from (x86-64 numbers). */
+static const char *syscall_name(unsigned nr)
+{
+    switch (nr) {
+    case 0: return "read";
+    case 1: return "write";
+    case 20: return "writev";
+    case 44: return "sendto";
+    case 45: return "recvfrom";
+    case 46: return "sendmsg";
+    case 47: return "recvmsg";
+    case 299: return "recvmmsg";
+    case 307: return "sendmmsg";
+    }
+    return "other";
+}
+
 static const char *type_of(int kind)
 {
     static const char *const t[] = {"process.exec", "process.exit", "process.fork", "file.open",
                                     "file.write", "file.delete", "file.rename", "network.connect",
                                     "network.accept"};
+    if (kind == HOST_DNS_QUERY || kind == HOST_DNS_REPLY)
+        return "network.dns";
     return kind >= HOST_EXEC && kind <= HOST_ACCEPT ? t[kind - HOST_EXEC] : NULL;
 }
 
@@ -360,33 +414,206 @@ static int valid(const struct host_rec *r, size_t size)
                   r->kind == HOST_RENAME;
     if (!type_of(r->kind))
         return 0;
+    if (r->kind == HOST_DNS_QUERY || r->kind == HOST_DNS_REPLY)
+        return size >= sizeof(*r) + HOST_DNS_AREA && r->len1 <= HOST_DNS_MAX &&
+               r->len1 <= r->u.net.len;
     if (!strings)
         return size >= sizeof(*r);
     return size >= sizeof(*r) + HOST_DATA_MAX && r->len1 <= HOST_DATA_MAX &&
            r->len2 <= HOST_DATA_MAX - FILENAME_MAX_;
 }
 
-json_t *hostev_event(hostev *h, const struct host_rec *r, size_t size)
+/* An event of record r's process with its envelope, process and actor. */
+static json_t *base_event(hostev *h, const struct host_rec *r, const char *point)
 {
-    proc_cache *pc = h->pc;
-    json_t *host = h->host;
-    if (!valid(r, size))
-        return NULL;
-    if (r->kind == HOST_FORK)
-        proc_cache_set_parent(pc, r->u.fork.child, r->tgid);
-    if (r->kind == HOST_EXEC)
-        proc_cache_exec(pc, r->tgid);
-    json_t *ev = event_new(type_of(r->kind), r->ts, "ebpf_tracepoint", point_of(r->kind), host,
-                           NULL);
-    json_t *attrs = json_object();
-    json_t *data = data_of(h, r, attrs);
-    json_t *proc = json_copy(proc_cache_get(pc, r->tgid));
+    json_t *ev = event_new(type_of(r->kind), r->ts, "ebpf_tracepoint", point, h->host, NULL);
+    json_t *proc = json_copy(proc_cache_get(h->pc, r->tgid));
     if (r->tid != r->tgid)
         json_object_set_new(proc, "thread_id", json_integer(r->tid));
     json_object_set_new(ev, "process", proc);
     json_object_set_new(ev, "actor", json_pack("{s:i,s:i}", "uid", r->uid, "gid", r->gid));
     json_t *conf = json_object_get(ev, "confidence");
     json_object_set_new(conf, "process_attribution", json_string("direct"));
+    return ev;
+}
+
+/* ---- DNS ---- */
+
+static void dns_resolver(const struct host_rec *r, char *out, size_t outlen)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    inet_ntop(r->family == 10 ? AF_INET6 : AF_INET, r->u.net.daddr, ip, sizeof(ip));
+    snprintf(out, outlen, r->family == 10 ? "[%s]:%u" : "%s:%u", ip, r->u.net.dport);
+}
+
+/* Takes pending query d out of the table and hands its event, without a
+ * reply, to the emit callback; why says what ended the wait. */
+static void dns_give_up(hostev *h, dns_pending *d, const char *why)
+{
+    json_t *ev = d->ev;
+    d->ev = NULL;
+    json_t *conf = json_object_get(ev, "confidence");
+    json_object_set_new(conf, "completeness", json_string("partial"));
+    json_object_set_new(conf, "missing", json_pack("[s]", "response"));
+    json_object_set_new(json_object_get(ev, "attrs"), "no_reply", json_string(why));
+    h->st.dns_unanswered++;
+    if (h->emit)
+        h->emit(h->emit_ctx, d->tgid, ev);
+    else
+        json_decref(ev);
+}
+
+static void dns_query(hostev *h, const struct host_rec *r)
+{
+    dns_msg *m = &h->msg;
+    if (dns_parse((const uint8_t *)r->data, r->len1, m) != DNS_OK || m->response ||
+        m->qdcount == 0) {
+        h->st.dns_malformed++;
+        return;
+    }
+    dns_pending *slot = NULL, *oldest = NULL;
+    for (size_t i = 0; i < DNS_PENDING_MAX; i++) {
+        dns_pending *d = &h->dns[i];
+        if (!d->ev) {
+            if (!slot)
+                slot = d;
+            continue;
+        }
+        if (d->tgid == r->tgid && d->id == m->id && d->qtype == m->qtype &&
+            dns_name_equal(d->name, m->qname)) { /* sent again: a retry */
+            d->sends++;
+            return;
+        }
+        if (!oldest || d->ts < oldest->ts)
+            oldest = d;
+    }
+    if (!slot) {
+        slot = oldest;
+        dns_give_up(h, slot, "table_full");
+    }
+    char resolver[INET6_ADDRSTRLEN + 16], tname[16];
+    dns_resolver(r, resolver, sizeof(resolver));
+    char point[32];
+    snprintf(point, sizeof(point), "sys_exit_%s", syscall_name(r->sysnr));
+    json_t *data = json_pack("{s:s,s:s,s:s}", "query_name", m->qname, "query_type",
+                             dns_type_oisp(m->qtype), "resolver", resolver);
+    if (!data) { /* out of memory (the parser's names are always ASCII) */
+        h->st.dns_malformed++;
+        return;
+    }
+    json_t *ev = base_event(h, r, point);
+    json_t *attrs = json_pack("{s:s,s:i}", "protocol", "udp", "transaction_id", m->id);
+    if (strcmp(dns_type_oisp(m->qtype), "other") == 0)
+        json_object_set_new(attrs, "query_type_name",
+                            json_string(dns_type_name(m->qtype, tname, sizeof(tname))));
+    json_object_set_new(ev, "data", data);
+    json_object_set_new(ev, "attrs", attrs);
+    slot->ev = ev;
+    slot->name = json_string_value(json_object_get(data, "query_name"));
+    slot->ts = r->ts;
+    slot->tgid = r->tgid;
+    slot->id = m->id;
+    slot->qtype = m->qtype;
+    slot->sends = 1;
+    h->st.dns_queries++;
+}
+
+/* The reply in r: the pending query's event, completed, or NULL. */
+static json_t *dns_reply(hostev *h, const struct host_rec *r)
+{
+    dns_msg *m = &h->msg;
+    if (dns_parse((const uint8_t *)r->data, r->len1, m) != DNS_OK || !m->response) {
+        h->st.dns_malformed++;
+        return NULL;
+    }
+    dns_pending *d = NULL;
+    for (size_t i = 0; i < DNS_PENDING_MAX && !d; i++) {
+        dns_pending *c = &h->dns[i];
+        if (c->ev && c->tgid == r->tgid && c->id == m->id &&
+            (m->qdcount == 0 || (c->qtype == m->qtype && dns_name_equal(c->name, m->qname))))
+            d = c;
+    }
+    if (!d) {
+        h->st.dns_unmatched++;
+        return NULL;
+    }
+    json_t *ev = d->ev;
+    d->ev = NULL;
+    h->st.dns_answered++;
+    json_t *data = json_object_get(ev, "data"), *attrs = json_object_get(ev, "attrs");
+    char buf[24];
+    json_object_set_new(data, "response_code", json_string(dns_rcode_oisp(m->rcode)));
+    if (strcmp(dns_rcode_oisp(m->rcode), "other") == 0)
+        json_object_set_new(attrs, "response_code_name",
+                            json_string(dns_rcode_name(m->rcode, buf, sizeof(buf))));
+    json_t *answers = json_array();
+    for (size_t i = 0; i < m->nanswers; i++) {
+        const dns_answer *a = &m->answers[i];
+        json_t *o = json_pack("{s:s,s:I}", "type", dns_type_name(a->type, buf, sizeof(buf)), "ttl",
+                              (json_int_t)a->ttl);
+        if (a->has_value)
+            json_object_set_new(o, "value", json_string(a->value));
+        json_array_append_new(answers, o);
+    }
+    json_object_set_new(data, "answers", answers);
+    double ms = r->ts > d->ts ? (double)(r->ts - d->ts) / 1e6 : 0;
+    json_object_set_new(data, "latency_ms", json_real((double)(long long)(ms * 1000 + 0.5) / 1000));
+    json_object_set_new(attrs, "reply_syscall", json_string(syscall_name(r->sysnr)));
+    if (d->sends > 1)
+        json_object_set_new(attrs, "sends", json_integer(d->sends));
+    if (m->truncated)
+        json_object_set_new(attrs, "truncated_by_server", json_true());
+    int cut = r->u.net.len > r->len1;
+    if (cut || m->partial || m->answers_skipped) {
+        json_t *conf = json_object_get(ev, "confidence");
+        json_object_set_new(conf, "completeness", json_string("partial"));
+        if (cut)
+            json_object_set_new(attrs, "reply_bytes_captured", json_integer(r->len1));
+        if (m->answers_skipped)
+            json_object_set_new(attrs, "answers_omitted", json_integer((json_int_t)m->answers_skipped));
+    } else {
+        json_object_set_new(json_object_get(ev, "confidence"), "completeness", json_string("full"));
+    }
+    return ev;
+}
+
+void hostev_expire(hostev *h, uint64_t now, uint64_t max_age_ns)
+{
+    for (size_t i = 0; i < DNS_PENDING_MAX; i++) {
+        dns_pending *d = &h->dns[i];
+        if (d->ev && (max_age_ns == 0 || now >= d->ts + max_age_ns))
+            dns_give_up(h, d, max_age_ns ? "timeout" : "sensor_stopped");
+    }
+}
+
+static void dns_process_exited(hostev *h, uint32_t tgid)
+{
+    for (size_t i = 0; i < DNS_PENDING_MAX; i++)
+        if (h->dns[i].ev && h->dns[i].tgid == tgid)
+            dns_give_up(h, &h->dns[i], "process_exited");
+}
+
+json_t *hostev_event(hostev *h, const struct host_rec *r, size_t size)
+{
+    proc_cache *pc = h->pc;
+    if (!valid(r, size))
+        return NULL;
+    if (r->kind == HOST_DNS_QUERY) {
+        dns_query(h, r);
+        return NULL;
+    }
+    if (r->kind == HOST_DNS_REPLY)
+        return dns_reply(h, r);
+    if (r->kind == HOST_FORK)
+        proc_cache_set_parent(pc, r->u.fork.child, r->tgid);
+    if (r->kind == HOST_EXEC)
+        proc_cache_exec(pc, r->tgid);
+    if (r->kind == HOST_EXIT)
+        dns_process_exited(h, r->tgid); /* its unanswered queries go first */
+    json_t *ev = base_event(h, r, point_of(r->kind));
+    json_t *attrs = json_object();
+    json_t *data = data_of(h, r, attrs);
+    json_t *conf = json_object_get(ev, "confidence");
     if (r->kind == HOST_CONNECT || r->kind == HOST_ACCEPT)
         json_object_set_new(conf, "completeness", json_string("metadata_only"));
     json_object_set_new(ev, "data", data);

@@ -43,7 +43,7 @@ struct pipeline {
 static const char *const event_types[] = {
     "ai.request", "ai.response", "agent.tool_call", "agent.tool_result", "process.exec",
     "process.exit", "process.fork", "file.open", "file.write", "file.delete", "file.rename",
-    "network.connect", "network.accept", "other",
+    "network.connect", "network.accept", "network.dns", "other",
 };
 #define NTYPES (sizeof(event_types) / sizeof(event_types[0]))
 
@@ -144,6 +144,15 @@ json_t *pipeline_event_counts(const pipeline *p)
 }
 
 static void emit_cb(void *ctx, json_t *ev) { emit(ctx, ev); }
+
+/* A host event, linked to the tool call its process tree is running. */
+static void host_emit(void *ctx, uint32_t tgid, json_t *ev)
+{
+    pipeline *p = ctx;
+    corr_host(p->corr, tgid, ev);
+    p->st.host_events++;
+    emit(p, ev);
+}
 
 static json_t *ai_event(pipeline *p, const conn_info *c, const char *type, uint64_t ts,
                         const char *point, const http_msg *m, const ai_call *call, json_t *data,
@@ -258,6 +267,8 @@ pipeline *pipeline_new(const pipeline_opts *o)
     p->host = event_host_info();
     p->corr = corr_new(p->procs, p->host);
     p->hev = hostev_new(p->procs, p->host);
+    if (p->hev)
+        hostev_set_emit(p->hev, host_emit, p);
     if (!p->conns || !p->procs || !p->host || !p->corr || !p->hev) {
         pipeline_free(p);
         return NULL;
@@ -312,21 +323,26 @@ void pipeline_host(pipeline *p, const struct host_rec *r, size_t size)
 {
     json_t *ev = hostev_event(p->hev, r, size);
     if (!ev) {
-        p->st.host_malformed++;
+        /* DNS records make events later, or never (hostev counts why) */
+        if (r->kind != HOST_DNS_QUERY && r->kind != HOST_DNS_REPLY)
+            p->st.host_malformed++;
         return;
     }
-    corr_host(p->corr, r->tgid, ev);
-    p->st.host_events++;
-    emit(p, ev);
+    host_emit(p, r->tgid, ev);
 }
 
 void pipeline_tick(pipeline *p, uint64_t now)
 {
     conn_table_expire(p->conns, now);
+    hostev_expire(p->hev, now, HOSTEV_DNS_TIMEOUT_NS);
     proc_cache_reap(p->procs, now);
     corr_expire(p->corr, now, TOOL_CALL_MAX_AGE_NS);
 }
-void pipeline_flush(pipeline *p, uint64_t now) { conn_table_flush(p->conns, now); }
+void pipeline_flush(pipeline *p, uint64_t now)
+{
+    conn_table_flush(p->conns, now);
+    hostev_expire(p->hev, now, 0);
+}
 void pipeline_get_stats(const pipeline *p, pipeline_stats *out)
 {
     *out = p->st;
@@ -336,5 +352,11 @@ void pipeline_get_stats(const pipeline *p, pipeline_stats *out)
     out->tool_results = cs.tool_results;
     out->host_linked = cs.host_linked;
     out->redact_failures = __atomic_load_n(&p->redact_failures, __ATOMIC_RELAXED);
+    hostev_stats hs;
+    hostev_get_stats(p->hev, &hs);
+    out->dns_queries = hs.dns_queries;
+    out->dns_unanswered = hs.dns_unanswered;
+    out->dns_unmatched = hs.dns_unmatched;
+    out->dns_malformed = hs.dns_malformed;
 }
 const struct conn_table *pipeline_conns(const pipeline *p) { return p->conns; }

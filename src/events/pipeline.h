@@ -56,6 +56,10 @@ typedef struct pipeline_stats {
     uint64_t responses_no_request;   /* responses whose request was not seen */
     uint64_t host_events;            /* process/file/network events emitted */
     uint64_t host_malformed;         /* host records that could not be decoded */
+    uint64_t dns_queries;            /* DNS queries seen (network.dns events to come) */
+    uint64_t dns_unanswered;         /* ... emitted without a reply (timeout, exit) */
+    uint64_t dns_unmatched;          /* DNS replies that matched no query */
+    uint64_t dns_malformed;          /* datagrams to/from port 53 that are not DNS */
     uint64_t tool_calls, tool_results, host_linked; /* agent correlation */
     uint64_t redact_failures;        /* events dropped: redaction ran out of memory */
 } pipeline_stats;

@@ -310,6 +310,35 @@ q_sink_keys() {
     report
 }
 
+r_dns() {
+    # issue 3: network.dns for every UDP path DNS takes (sendto/recvfrom unconnected and connected,
+    # write/read, sendmsg/recvmsg, sendmmsg/recvmmsg, glibc's getaddrinfo) through a DNS server the
+    # test runs on 127.0.0.1:53; file.write counts writev bytes; an untracked process's lookups stay out
+    name=r_dns dir=$WORK/r_dns why=
+    mkdir -p "$dir"
+    "$PY" $E2E/dns_server.py "$dir" 2>"$dir/dns.err" &
+    server_pid=$!
+    wait_for 10 test -e "$dir/dns.ready" || note "DNS server did not start: $(tail -n1 "$dir/dns.err")"
+    ln -s "$PY" "$dir/oisp-dnsclient"        # the name --comm follows
+    printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:1\n' >"$dir/resolv.conf"
+    start_sensor --comm oisp-dnsclient
+    client "$dir/oisp-dnsclient" $CLIENTS/dns_client.py sockets "$dir/sockets.json" "$dir/writev.out"
+    # glibc reads /etc/resolv.conf: point it at the test server in a mount namespace of its own
+    client unshare -m sh -c 'mount --bind "$1/resolv.conf" /etc/resolv.conf &&
+        exec "$1/oisp-dnsclient" "$2" glibc "$1/glibc.json"' sh "$dir" $CLIENTS/dns_client.py
+    client "$PY" $CLIENTS/dns_client.py untracked "$dir/untracked.json"
+    [ -z "$sensor_pid" ] || stop_sensor
+    [ -z "$server_pid" ] || stop_server
+    if [ -z "$why" ]; then
+        "$PY" $E2E/check_dns.py "$dir/events.jsonl" "$dir/dns.jsonl" "$dir/sockets.json" "$dir/glibc.json" \
+            --untracked "$dir/untracked.json" >"$dir/check.txt" 2>&1 || note "$(head -n1 "$dir/check.txt")"
+    fi
+    if [ -z "$why" ] && ! "$VALIDATE" "$dir/events.jsonl" >>"$dir/check.txt" 2>&1; then
+        note "events do not validate: $(grep -m1 -v valid "$dir/check.txt")"
+    fi
+    report "$dir/check.txt"
+}
+
 output_checks() {
     local files=() f
     for f in "$WORK"/*/events.jsonl; do [ -e "$f" ] && files+=("$f"); done
@@ -336,7 +365,7 @@ if [ ! -d $E2E/node_modules ]; then
     (cd $E2E && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "e2e: npm ci failed" >&2
 fi
 for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting \
-         i_inbound l_comm_filter m_over_cap n_agent o_noise p_reload q_sink_keys; do
+         i_inbound l_comm_filter m_over_cap n_agent o_noise p_reload q_sink_keys r_dns; do
     wanted $s && $s
 done
 [ "$NO_SENSOR" = 1 ] || output_checks

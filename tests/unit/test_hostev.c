@@ -1,7 +1,8 @@
-/* test_hostev.c: tests src/events/hostev.c (host records to OISP events)
- * and src/events/correlate.c (tool calls, host events, tool results).
- * Records are built by hand as host.bpf.c would send them; every event is
- * checked against the OISP schemas with oisp-validate. */
+/* test_hostev.c: tests src/events/hostev.c (host records to OISP events,
+ * network.dns from query and reply datagrams) and src/events/correlate.c
+ * (tool calls, host events, tool results).  Records are built by hand as
+ * host.bpf.c would send them; every event is checked against the OISP
+ * schemas with oisp-validate. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -209,6 +210,260 @@ static void collect(void *ctx, json_t *ev)
     json_array_append_new(emitted, ev);
 }
 
+/* ---- network.dns ---- */
+
+/* Events hostev hands to its emit callback (unanswered queries). */
+static void collect_host(void *ctx, uint32_t tgid, json_t *ev)
+{
+    json_t *arr = ctx;
+    json_object_set_new(ev, "x_tgid", json_integer(tgid)); /* checked, then removed */
+    json_array_append_new(arr, ev);
+}
+
+/* A DNS message: header, one question (name, qtype), and for a reply
+ * (flags with QR) `an` A records 10.0.0.1.. owned by the question name. */
+static size_t dns_msg_bytes(uint8_t *p, unsigned id, unsigned flags, const char *name,
+                            unsigned qtype, int an)
+{
+    uint8_t hdr[12] = {id >> 8, id & 0xff, flags >> 8, flags & 0xff, 0, 1, 0, (uint8_t)an};
+    memcpy(p, hdr, 12);
+    size_t off = 12;
+    for (const char *l = name; *l;) {
+        const char *dot = strchr(l, '.');
+        size_t n = dot ? (size_t)(dot - l) : strlen(l);
+        p[off++] = (uint8_t)n;
+        memcpy(p + off, l, n);
+        off += n;
+        l += n + (dot ? 1 : 0);
+    }
+    p[off++] = 0;
+    uint8_t q[4] = {0, (uint8_t)qtype, 0, 1};
+    memcpy(p + off, q, 4);
+    off += 4;
+    for (int i = 0; i < an; i++) {
+        uint8_t a[16] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 0, 0, (uint8_t)(i + 1)};
+        memcpy(p + off, a, 16);
+        off += 16;
+    }
+    return off;
+}
+
+/* A DNS record as host.bpf.c sends it: resolver 127.0.0.1:53 (or ::1). */
+static struct host_rec *dns_rec(int kind, unsigned sysnr, uint64_t ts, const uint8_t *msg,
+                                size_t len, int v6)
+{
+    struct host_rec *r = rec(kind);
+    r->sysnr = (uint16_t)sysnr;
+    r->ts = ts;
+    r->family = v6 ? 10 : 2;
+    if (v6)
+        r->u.net.daddr[15] = 1;
+    else
+        memcpy(r->u.net.daddr, "\x7f\0\0\x01", 4);
+    r->u.net.dport = 53;
+    r->u.net.sport = 40000;
+    r->u.net.len = (uint32_t)len;
+    r->len1 = (uint16_t)len;
+    memcpy(r->data, msg, len);
+    return r;
+}
+
+/* Feeds a DNS record; the event it returns (if any) joins f->out. */
+static json_t *dns_feed(fixture *f, struct host_rec *r)
+{
+    json_t *ev = hostev_event(f->h, r, sizeof(*r) + HOST_DNS_AREA);
+    free(r);
+    if (ev)
+        json_array_append_new(f->out, ev);
+    return ev;
+}
+
+static double num(const json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+
+static void test_dns_answered(void **state)
+{
+    fixture *f = *state;
+    uint8_t q[512], a[512];
+    uint64_t t0 = clock_mono_ns();
+    size_t ql = dns_msg_bytes(q, 0x1234, 0x0100, "api.openai.com", 1, 0);
+    size_t al = dns_msg_bytes(a, 0x1234, 0x8180, "API.openai.com", 1, 2); /* 0x20 case: still it */
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 307, t0, q, ql, 0)));
+    json_t *ev = dns_feed(f, dns_rec(HOST_DNS_REPLY, 45, t0 + 1500000, a, al, 0));
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "event_type")), "network.dns");
+    assert_string_equal(str(ev, "source", "capture_point"), "sys_exit_sendmmsg");
+    json_t *d = json_object_get(ev, "data");
+    assert_string_equal(str(ev, "data", "query_name"), "api.openai.com");
+    assert_string_equal(str(ev, "data", "query_type"), "A");
+    assert_string_equal(str(ev, "data", "response_code"), "NOERROR");
+    assert_string_equal(str(ev, "data", "resolver"), "127.0.0.1:53");
+    assert_true(num(d, "latency_ms") == 1.5);
+    json_t *ans = json_object_get(d, "answers");
+    assert_int_equal(json_array_size(ans), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ans, 1), "value")), "10.0.0.2");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ans, 0), "type")), "A");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ans, 0), "ttl")), 30);
+    assert_string_equal(str(ev, "attrs", "reply_syscall"), "recvfrom");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "attrs"), "transaction_id")), 0x1234);
+    assert_string_equal(str(ev, "confidence", "completeness"), "full");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "process"), "pid")), getpid());
+    /* the same reply again matches nothing now */
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_REPLY, 45, t0 + 2000000, a, al, 0)));
+    hostev_stats st;
+    hostev_get_stats(f->h, &st);
+    assert_int_equal(st.dns_queries, 1);
+    assert_int_equal(st.dns_answered, 1);
+    assert_int_equal(st.dns_unmatched, 1);
+}
+
+/* Replies are matched on process, id, name and type; a query sent twice
+ * is one event. */
+static void test_dns_matching(void **state)
+{
+    fixture *f = *state;
+    uint8_t q[512], a[512];
+    uint64_t t0 = clock_mono_ns();
+    size_t ql = dns_msg_bytes(q, 7, 0x0100, "a.example", 28, 0);
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, q, ql, 1)));
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0 + 1000, q, ql, 1))); /* a retry */
+    size_t al = dns_msg_bytes(a, 8, 0x8180, "a.example", 28, 0); /* wrong id */
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_REPLY, 45, t0 + 2000, a, al, 1)));
+    al = dns_msg_bytes(a, 7, 0x8180, "b.example", 28, 0); /* wrong name */
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_REPLY, 45, t0 + 2000, a, al, 1)));
+    al = dns_msg_bytes(a, 7, 0x8180, "a.example", 1, 0); /* wrong type */
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_REPLY, 45, t0 + 2000, a, al, 1)));
+    al = dns_msg_bytes(a, 7, 0x8183, "a.example", 28, 0);
+    struct host_rec *r = dns_rec(HOST_DNS_REPLY, 45, t0 + 2000, a, al, 1);
+    r->tgid = r->tid = 1; /* another process */
+    assert_null(dns_feed(f, r));
+    json_t *ev = dns_feed(f, dns_rec(HOST_DNS_REPLY, 47, t0 + 3000, a, al, 1));
+    assert_non_null(ev);
+    assert_string_equal(str(ev, "data", "query_type"), "AAAA");
+    assert_string_equal(str(ev, "data", "response_code"), "NXDOMAIN");
+    assert_string_equal(str(ev, "data", "resolver"), "[::1]:53");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(ev, "data"), "answers")), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "attrs"), "sends")), 2);
+    hostev_stats st;
+    hostev_get_stats(f->h, &st);
+    assert_int_equal(st.dns_queries, 1);
+    assert_int_equal(st.dns_unmatched, 4);
+}
+
+/* Other types and codes: "other" plus the real name; a reply without a
+ * question matches on the id; a reply cut at 512 bytes is partial. */
+static void test_dns_other(void **state)
+{
+    fixture *f = *state;
+    uint8_t q[512], a[512];
+    uint64_t t0 = clock_mono_ns();
+    size_t ql = dns_msg_bytes(q, 9, 0x0100, "svc.example", 65, 0);
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 1, t0, q, ql, 0)));
+    static const uint8_t formerr[12] = {0, 9, 0x80, 0x01};
+    json_t *ev = dns_feed(f, dns_rec(HOST_DNS_REPLY, 0, t0 + 10, formerr, 12, 0));
+    assert_non_null(ev);
+    assert_string_equal(str(ev, "data", "query_type"), "other");
+    assert_string_equal(str(ev, "attrs", "query_type_name"), "HTTPS");
+    assert_string_equal(str(ev, "data", "response_code"), "other");
+    assert_string_equal(str(ev, "attrs", "response_code_name"), "FORMERR");
+    assert_string_equal(str(ev, "source", "capture_point"), "sys_exit_write");
+    assert_string_equal(str(ev, "attrs", "reply_syscall"), "read");
+
+    ql = dns_msg_bytes(q, 10, 0x0100, "big.example", 1, 0);
+    size_t al = dns_msg_bytes(a, 10, 0x8380, "big.example", 1, 3);
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, q, ql, 0)));
+    struct host_rec *r = dns_rec(HOST_DNS_REPLY, 45, t0 + 10, a, al - 10, 0);
+    r->u.net.len = 1400; /* the kernel copied the first bytes only */
+    ev = dns_feed(f, r);
+    assert_non_null(ev);
+    assert_string_equal(str(ev, "confidence", "completeness"), "partial");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(ev, "data"), "answers")), 2);
+    assert_true(json_is_true(json_object_get(json_object_get(ev, "attrs"), "truncated_by_server")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "attrs"), "reply_bytes_captured")),
+                     (json_int_t)(al - 10));
+}
+
+/* Queries without a reply come out through the callback: when their
+ * process exits (before its process.exit), at the timeout, when the table
+ * is full (the oldest) and at shutdown. */
+static void test_dns_unanswered(void **state)
+{
+    fixture *f = *state;
+    json_t *got = json_array();
+    hostev_set_emit(f->h, collect_host, got);
+    uint8_t q[512];
+    uint64_t t0 = clock_mono_ns();
+    size_t ql = dns_msg_bytes(q, 1, 0x0100, "gone.example", 1, 0);
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, q, ql, 0)));
+    struct host_rec *r = rec(HOST_EXIT);
+    json_t *exit_ev = event(f, r);
+    free(r);
+    assert_non_null(exit_ev);
+    assert_int_equal(json_array_size(got), 1);
+    json_t *ev = json_array_get(got, 0);
+    assert_string_equal(str(ev, "attrs", "no_reply"), "process_exited");
+    assert_string_equal(str(ev, "confidence", "completeness"), "partial");
+    assert_null(json_object_get(json_object_get(ev, "data"), "response_code"));
+    assert_int_equal(json_integer_value(json_object_get(ev, "x_tgid")), getpid());
+
+    ql = dns_msg_bytes(q, 2, 0x0100, "slow.example", 1, 0);
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, q, ql, 0)));
+    hostev_expire(f->h, t0 + HOSTEV_DNS_TIMEOUT_NS - 1, HOSTEV_DNS_TIMEOUT_NS);
+    assert_int_equal(json_array_size(got), 1);
+    hostev_expire(f->h, t0 + HOSTEV_DNS_TIMEOUT_NS, HOSTEV_DNS_TIMEOUT_NS);
+    assert_int_equal(json_array_size(got), 2);
+    assert_string_equal(str(json_array_get(got, 1), "attrs", "no_reply"), "timeout");
+
+    for (unsigned i = 0; i < 513; i++) { /* one more than the table holds */
+        ql = dns_msg_bytes(q, 1000 + i, 0x0100, "many.example", 1, 0);
+        assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0 + i, q, ql, 0)));
+    }
+    assert_int_equal(json_array_size(got), 3);
+    ev = json_array_get(got, 2);
+    assert_string_equal(str(ev, "attrs", "no_reply"), "table_full");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "attrs"), "transaction_id")), 1000);
+    hostev_expire(f->h, t0, 0);
+    assert_int_equal(json_array_size(got), 3 + 512);
+    assert_string_equal(str(json_array_get(got, 3), "attrs", "no_reply"), "sensor_stopped");
+    hostev_stats st;
+    hostev_get_stats(f->h, &st);
+    assert_int_equal(st.dns_unanswered, 3 + 512);
+    size_t i;
+    json_array_foreach(got, i, ev) {
+        json_object_del(ev, "x_tgid");
+        if (i < 8)
+            json_array_append(f->out, ev);
+    }
+    json_decref(got);
+}
+
+/* Datagrams that are not DNS, and records that are too short. */
+static void test_dns_malformed(void **state)
+{
+    fixture *f = *state;
+    uint8_t q[512];
+    uint64_t t0 = clock_mono_ns();
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, (const uint8_t *)"GET / HTTP/1.1\r\n", 16, 0)));
+    size_t ql = dns_msg_bytes(q, 3, 0x8100, "reply.example", 1, 0); /* a reply sent as a query */
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, q, ql, 0)));
+    ql = dns_msg_bytes(q, 3, 0x0100, "query.example", 1, 0); /* a query received */
+    assert_null(dns_feed(f, dns_rec(HOST_DNS_REPLY, 45, t0, q, ql, 0)));
+    hostev_stats st;
+    hostev_get_stats(f->h, &st);
+    assert_int_equal(st.dns_malformed, 3);
+    assert_int_equal(st.dns_queries, 0);
+    struct host_rec *r = dns_rec(HOST_DNS_QUERY, 44, t0, q, ql, 0);
+    assert_null(hostev_event(f->h, r, sizeof(*r) + HOST_DNS_AREA - 1)); /* short record */
+    r->len1 = HOST_DNS_MAX + 1;
+    r->u.net.len = 4096;
+    assert_null(hostev_event(f->h, r, sizeof(*r) + HOST_DNS_AREA)); /* more than was copied */
+    r->len1 = 40;
+    r->u.net.len = 20;
+    assert_null(hostev_event(f->h, r, sizeof(*r) + HOST_DNS_AREA)); /* more than was sent */
+    free(r);
+    hostev_get_stats(f->h, &st);
+    assert_int_equal(st.dns_malformed, 3); /* rejected before parsing */
+}
+
 static json_t *ai_event(const char *type, json_t *data)
 {
     json_t *ev = event_new(type, clock_mono_ns(), "ebpf_uprobe", "ssl_write", NULL, NULL);
@@ -321,6 +576,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rename_connect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_correlation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_table_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_answered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_matching, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_other, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_unanswered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_malformed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
