@@ -12,7 +12,7 @@ N=${1:-10000} REPS=${2:-3}
 SENSOR=${SENSOR:-build/oisp-sensor}
 OUT=build/bench; mkdir -p $OUT
 TMP=$(mktemp -d /tmp/oisp-execbench.XXXXXX)
-trap 'kill $SP 2>/dev/null; rm -rf $TMP' EXIT
+trap '[ -z "$SP" ] || kill $SP 2>/dev/null; rm -rf $TMP' EXIT
 SP=
 cat > $TMP/forkexec.c <<'C'
 #include <stdio.h>
