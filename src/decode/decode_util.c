@@ -119,7 +119,7 @@ const char *dj_scalar(const json_t *v, char *tmp, size_t tmplen)
 
 /* ---- text ------------------------------------------------------------- */
 
-/* Code points = bytes that are not UTF-8 continuation bytes (10xxxxxx).
+/* Code points = bytes that are not UTF-8 continuation bytes (top bits 10).
  * Eight bytes at a time: a continuation byte has bit 7 set and bit 6
  * clear, so (w & ~(w << 1)) & 0x80..80 marks exactly those bytes (the
  * shift carries bit 6 of each byte into bit 7 of the same byte); the

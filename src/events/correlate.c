@@ -29,7 +29,6 @@
 #define PREVIEW_MAX 200
 
 typedef struct pending_call {
-    uint32_t agent;
     uint64_t ts;
     char call_id[128];
     char tool[128];
@@ -43,7 +42,6 @@ typedef struct pending_call {
 typedef struct agent_trace {
     uint32_t pid;
     char trace_id[33];
-    uint64_t last;
 } agent_trace;
 
 /* What scans look at, per pending call; hash 0 marks a free slot. */
@@ -178,7 +176,6 @@ static agent_trace *agent_slot(correlator *c, uint32_t pid, int create)
 
 static void agent_touch(correlator *c, agent_trace *a, uint64_t ts)
 {
-    a->last = ts;
     c->akeys[a - c->agents].last = ts;
 }
 
@@ -340,7 +337,6 @@ static void emit_tool_call(correlator *c, uint32_t pid, uint64_t ts, const json_
     corr_set_trace(ev, trace);
     size_t k = new_call(c);
     pending_call *p = &c->calls[k];
-    p->agent = pid;
     p->ts = ts;
     snprintf(p->call_id, sizeof(p->call_id), "%.127s", id);
     c->keys[k] = (call_key){.ts = ts, .agent = pid, .hash = call_hash(p->call_id)};
