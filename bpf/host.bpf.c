@@ -342,11 +342,21 @@ static __always_inline bool regular_file(struct file *f)
     return magic != PROC_SUPER_MAGIC && magic != SYSFS_MAGIC && magic != CGROUP2_SUPER_MAGIC;
 }
 
+static __always_inline void on_close_enter(int fd);
+
+/* One program for every syscall of every process: anything but a followed
+ * syscall of a tracked process returns after a switch and a hash lookup.
+ * close() is handled here, while the descriptor still names the file
+ * (only tracked processes have write tallies). */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(host_sys_enter, struct pt_regs *regs, long nr)
 {
     if (!followed(nr) || !is_tracked(bpf_get_current_pid_tgid() >> 32))
         return 0;
+    if (nr == NR_CLOSE) {
+        on_close_enter((int)BPF_CORE_READ(regs, di));
+        return 0;
+    }
     struct sys_args *a = bpf_task_storage_get(&sys_inflight, bpf_get_current_task_btf(), 0,
                                               BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (!a)
@@ -772,16 +782,6 @@ int BPF_PROG(host_sys_exit, struct pt_regs *regs, long ret)
         on_sock_io(&args, ret);
         break;
     }
-    return 0;
-}
-
-/* close() needs the descriptor before it goes: handled at sys_enter. */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(host_sys_close, struct pt_regs *regs, long nr)
-{
-    if (nr != NR_CLOSE)
-        return 0;
-    on_close_enter((int)BPF_CORE_READ(regs, di));
     return 0;
 }
 

@@ -289,7 +289,8 @@ int BPF_KRETPROBE(tls_exit, long ret)
     return 0;
 }
 
-static __always_inline void emit_ctrl(__u8 kind, __u32 tgid, __u32 tid, __u64 ssl, __u64 flags)
+static __always_inline void emit_ctrl(__u8 kind, __u32 tgid, __u32 tid, __u64 ssl, __u64 offset,
+                                      __u64 flags)
 {
     struct oisp_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
     if (!r) {
@@ -301,6 +302,7 @@ static __always_inline void emit_ctrl(__u8 kind, __u32 tgid, __u32 tid, __u64 ss
     r->tgid = tgid;
     r->tid = tid;
     r->ssl = ssl;
+    r->offset = offset;
     r->ts = bpf_ktime_get_ns();
     bpf_ringbuf_submit(r, flags);
 }
@@ -315,19 +317,22 @@ int BPF_KPROBE(tls_free, void *ssl)
     k.dir = TLS_DIR_READ;
     seen |= bpf_map_delete_elem(&offsets, &k) == 0;
     if (seen)
-        emit_ctrl(TLS_REC_CLOSE, tgid, (__u32)id, (__u64)ssl, wake_flag());
+        emit_ctrl(TLS_REC_CLOSE, tgid, (__u32)id, (__u64)ssl, 0, wake_flag());
     return 0;
 }
 
-/* tp_btf needs no tracefs mount. */
+/* tp_btf needs no tracefs mount.  The record names the new executable
+ * (device, inode) so user space looks at each binary once, not per exec. */
 SEC("tp_btf/sched_process_exec")
-int handle_exec(void *ctx)
+int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
     __u64 id = bpf_get_current_pid_tgid();
+    struct inode *ino = BPF_CORE_READ(bprm, file, f_inode);
+    __u64 inum = BPF_CORE_READ(ino, i_ino), dev = BPF_CORE_READ(ino, i_sb, s_dev);
     /* no forced wake-up: an exec storm must not wake the sensor per exec;
      * the consumer's poll period (20 ms) is shorter than any client's
      * start-up before its first TLS call */
-    emit_ctrl(TLS_REC_EXEC, id >> 32, (__u32)id, 0, wake_flag());
+    emit_ctrl(TLS_REC_EXEC, id >> 32, (__u32)id, inum, dev, wake_flag());
     return 0;
 }
 
@@ -339,7 +344,7 @@ int handle_exit(void *ctx)
     if (tgid != (__u32)id)
         return 0; /* a thread, not the process */
     if (bpf_map_delete_elem(&tls_tgids, &tgid) == 0)
-        emit_ctrl(TLS_REC_EXIT, tgid, tgid, 0, wake_flag());
+        emit_ctrl(TLS_REC_EXIT, tgid, tgid, 0, 0, wake_flag());
     return 0;
 }
 

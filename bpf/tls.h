@@ -37,8 +37,9 @@ struct oisp_rec {
     __u32 len;       /* payload bytes that follow this header */
     __u32 tgid;
     __u32 tid;
-    __u64 ssl;       /* SSL* of the connection (0 for EXEC/EXIT) */
-    __u64 offset;    /* stream offset of data[0] in (tgid, ssl, dir) */
+    __u64 ssl;       /* SSL* of the connection; EXEC: the new executable's inode number; EXIT: 0 */
+    __u64 offset;    /* stream offset of data[0] in (tgid, ssl, dir); EXEC: the executable's
+                        device as the kernel numbers it (s_dev), so (offset, ssl) names the file */
     __u64 ts;        /* bpf_ktime_get_ns() at the end of the call */
     __u64 lost;      /* on the last chunk: bytes of the call over the capture cap */
     __u8 data[];

@@ -19,14 +19,16 @@ static const char *const lib_globs[] = {
     "/lib/*-linux-gnu*/libssl.so*", "/usr/lib/*-linux-gnu*/libssl.so*",
 };
 
-static void consider(targets *t, const char *path, uint32_t pid, discover_err_fn err, void *ctx)
+/* Returns 0 if the file was looked at, -1 if it could not be reached. */
+static int consider(targets *t, const char *path, uint32_t pid, discover_err_fn err, void *ctx)
 {
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return;
+        return -1;
     char ebuf[640];
     if (targets_consider(t, path, st.st_dev, st.st_ino, pid, ebuf, sizeof(ebuf)) < 0 && err)
         err(ctx, ebuf);
+    return 0;
 }
 
 void discover_lib_dirs(targets *t, discover_err_fn err, void *ctx)
@@ -95,16 +97,16 @@ void discover_all_pids(targets *t, discover_err_fn err, void *ctx)
     closedir(d);
 }
 
-void discover_pid_exe(targets *t, uint32_t pid, discover_err_fn err, void *ctx)
+int discover_pid_exe(targets *t, uint32_t pid, discover_err_fn err, void *ctx)
 {
     char link[64], target[4096], full[4160];
     snprintf(link, sizeof(link), "/proc/%u/exe", pid);
     ssize_t n = readlink(link, target, sizeof(target) - 1);
     if (n <= 0 || target[0] != '/')
-        return;
+        return -1;
     target[n] = 0;
     snprintf(full, sizeof(full), "/proc/%u/root%s", pid, target);
-    consider(t, full, pid, err, ctx);
+    return consider(t, full, pid, err, ctx);
 }
 
 int discover_path(targets *t, const char *path, discover_err_fn err, void *ctx)

@@ -15,8 +15,9 @@ void discover_lib_dirs(targets *t, discover_err_fn err, void *ctx);
 void discover_pid_maps(targets *t, uint32_t pid, discover_err_fn err, void *ctx);
 /* Every running process. */
 void discover_all_pids(targets *t, discover_err_fn err, void *ctx);
-/* The executable of pid (just exec'd). */
-void discover_pid_exe(targets *t, uint32_t pid, discover_err_fn err, void *ctx);
+/* The executable of pid (just exec'd).  Returns 0 if the file was looked
+ * at, -1 if it could not be reached (the process is gone). */
+int discover_pid_exe(targets *t, uint32_t pid, discover_err_fn err, void *ctx);
 /* One file named by the user. Returns 1 if it was attached. */
 int discover_path(targets *t, const char *path, discover_err_fn err, void *ctx);
 

@@ -293,6 +293,9 @@ void pipeline_data(pipeline *p, uint32_t tgid, uint32_t tid, uint64_t ssl, int d
                    uint64_t offset, const uint8_t *data, size_t len, uint64_t lost_after,
                    uint64_t ts)
 {
+    /* Read the process now: a short-lived client (curl) may be gone from
+     * /proc by the time its first exchange is decoded. */
+    proc_cache_prefetch(p->procs, tgid);
     conn_key k = {.tgid = tgid, .ssl = ssl};
     conn_table_record(p->conns, &k, dir == PIPE_READ ? CONN_DIR_READ : CONN_DIR_WRITE, offset,
                       data, len, lost_after, ts, tid);
@@ -313,8 +316,7 @@ void pipeline_exit(pipeline *p, uint32_t tgid, uint64_t ts)
 void pipeline_exec(pipeline *p, uint32_t tgid, uint64_t ts)
 {
     /* The old image's connections died with it and its process block is
-     * stale.  Read the new one now: a short-lived client (curl) may be gone
-     * from /proc by the time its first exchange is decoded. */
+     * stale; the new one is read at its first TLS record (pipeline_data). */
     conn_table_exit(p->conns, tgid, ts);
     proc_cache_exec(p->procs, tgid);
 }

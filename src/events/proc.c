@@ -344,12 +344,14 @@ json_t *proc_cache_get(proc_cache *pc, uint32_t pid)
 
 void proc_cache_exec(proc_cache *pc, uint32_t pid)
 {
-    proc_entry *e = entry_for(pc, pid);
+    size_t i = slot_of(pc, pid);
+    if (pc->v[i].pid != pid)
+        return; /* not cached: read when first needed */
+    proc_entry *e = &pc->v[i];
     json_decref(e->obj);
     e->obj = NULL;
     e->has_ancestors = 0;
     e->dead_at = 0;
-    load(e);
 }
 
 void proc_cache_exited(proc_cache *pc, uint32_t pid, uint64_t now)

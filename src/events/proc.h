@@ -3,7 +3,9 @@
  * from /proc once and cached.
  *
  * Entries are kept current by the kernel's fork/exec/exit records: exec
- * re-reads the entry (new image), exit marks it dead but keeps it for a
+ * drops the entry's object (the image changed; it is read again when
+ * first needed, so an exec storm of processes that never make an event
+ * costs no /proc reads), exit marks it dead but keeps it for a
  * grace period (files are closed and in-flight exchanges finished after a
  * process exits, and their events still need it), and the parent of a
  * process is remembered from fork so ancestry works for processes that
@@ -27,7 +29,8 @@ json_t *proc_cache_get(proc_cache *pc, uint32_t pid);
 /* Reads pid's entry now (without ancestors) if it is not cached: for
  * processes that may exit before their first event is built. */
 void proc_cache_prefetch(proc_cache *pc, uint32_t pid);
-/* The process's image changed (exec): drop the entry and read it again. */
+/* The process's image changed (exec): forget what was read of the old
+ * one; the next get or prefetch reads the new one. */
 void proc_cache_exec(proc_cache *pc, uint32_t pid);
 /* The process exited at `now` (monotonic ns): kept until now + grace. */
 void proc_cache_exited(proc_cache *pc, uint32_t pid, uint64_t now);
