@@ -2,13 +2,20 @@
 # exec_bench.sh: what host-activity tracking costs an unrelated process that
 # forks and execs a lot (issue 3's target: <= 5% slower with the default
 # scope), and whether --all-processes records every exec or counts what it
-# sheds.  A C loop does N fork+exec of /bin/true; it is timed without the
-# sensor, with `record` (default scope) and with `record --all-processes`,
-# alternating, REPS times; medians are printed.
-# usage: bench/exec_bench.sh [N] [REPS]     (root; SENSOR=build/oisp-sensor)
+# sheds.  A C loop does fork+exec of /bin/true.  A fork+exec takes about
+# 3 ms on a small VM and drifts by more than 5% over minutes, so the cost is
+# measured in PAIRS interleaved pairs of blocks of N (one block without the
+# sensor, one with `record` in its default scope; the order alternates so
+# drift cancels): the figure is the median of the pairs' differences, with
+# a 95% bootstrap interval for that median.  Then `record --all-processes`
+# runs ALL_REPS loops of ALL_N (default N * PAIRS) and its exec events and
+# shed counter are counted.
+# usage: bench/exec_bench.sh [N] [PAIRS] [ALL_N] [ALL_REPS]
+#        (root; SENSOR=build/oisp-sensor)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-10000} REPS=${2:-3}
+N=${1:-250} PAIRS=${2:-40}
+ALL_N=${3:-$((N * PAIRS))} ALL_REPS=${4:-1}
 SENSOR=${SENSOR:-build/oisp-sensor}
 OUT=build/bench; mkdir -p $OUT
 TMP=$(mktemp -d /tmp/oisp-execbench.XXXXXX)
@@ -38,7 +45,7 @@ gcc -O2 -o $OUT/forkexec $TMP/forkexec.c
 start() { env --default-signal=INT "$SENSOR" record -q -o $TMP/ev.jsonl "$@" 2>$TMP/sensor.err & SP=$!
           until grep -q ready $TMP/sensor.err 2>/dev/null; do sleep 0.1; done; }
 stop() { kill -INT $SP; wait $SP || true; SP=; }
-median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+median() { sort -g | awk '{a[NR]=$1} END{print NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # process.exec events of /bin/true (by the executable, so an event whose
 # arguments could not be read still counts), and how many lack ["true"].
 count_execs() {
@@ -55,20 +62,45 @@ for line in open(sys.argv[1]):
 print(f"{n}" + (f" ({noargs} without their arguments)" if noargs else ""))
 PY
 }
-base=() dflt=() all=() recorded=() shed=()
-for r in $(seq $REPS); do
-    base+=("$($OUT/forkexec $N)")
-    rm -f $TMP/ev.jsonl; start; dflt+=("$($OUT/forkexec $N)"); stop
-    rm -f $TMP/ev.jsonl; start --all-processes; all+=("$($OUT/forkexec $N)"); stop
+# One pair: a block without and one with the sensor, in the given order;
+# prints "base dflt".
+pair() {
+    local b d
+    if [ "$1" = base-first ]; then
+        b=$($OUT/forkexec $N); start; d=$($OUT/forkexec $N); stop
+    else
+        start; d=$($OUT/forkexec $N); stop; b=$($OUT/forkexec $N)
+    fi
+    echo "$b $d"
+}
+base=() dflt=() diffs=() all=() recorded=() shed=()
+for r in $(seq $PAIRS); do
+    rm -f $TMP/ev.jsonl
+    read -r b d < <(pair $([ $((r % 2)) = 1 ] && echo base-first || echo sensor-first))
+    base+=("$b") dflt+=("$d")
+    diffs+=("$(echo "($d-$b)*100/$b" | bc -l)")
+done
+for r in $(seq $ALL_REPS); do
+    rm -f $TMP/ev.jsonl; start --all-processes; all+=("$($OUT/forkexec $ALL_N)"); stop
     recorded+=("$(count_execs $TMP/ev.jsonl)")
     shed+=("$(grep -o 'shed=[0-9]*' $TMP/sensor.err | cut -d= -f2)")
 done
 b=$(printf '%s\n' "${base[@]}" | median); d=$(printf '%s\n' "${dflt[@]}" | median)
 a=$(printf '%s\n' "${all[@]}" | median)
-echo "fork+exec of /bin/true, $N per run, $REPS runs, median us per iteration:"
+# median of the pair differences and a 95% bootstrap interval for it
+read -r dm dlo dhi < <(printf '%s\n' "${diffs[@]}" | python3 -c '
+import random, statistics, sys
+d = [float(x) for x in sys.stdin]
+random.seed(1)
+m = sorted(statistics.median(random.choices(d, k=len(d))) for _ in range(10000))
+print(statistics.median(d), m[250], m[9749])')
+echo "fork+exec of /bin/true, median us per iteration; $PAIRS interleaved pairs of $N-exec blocks:"
 printf '  without sensor            %8.1f us\n' "$b"
-printf '  sensor, default scope     %8.1f us  (%+.1f%%)\n' "$d" "$(echo "($d-$b)*100/$b" | bc -l)"
-printf '  sensor, --all-processes   %8.1f us  (%+.1f%%)\n' "$a" "$(echo "($a-$b)*100/$b" | bc -l)"
-for i in $(seq 0 $((REPS - 1))); do
-    echo "  --all-processes run $((i + 1)): ${recorded[$i]} of $N execs recorded, ${shed[$i]:-0} host records shed"
+printf '  sensor, default scope     %8.1f us  (median of the pairs: %+.1f%%, 95%% interval %+.1f%% to %+.1f%%)\n' \
+    "$d" "$dm" "$dlo" "$dhi"
+printf '  pairs (%%):%s\n' "$(printf ' %+.1f' "${diffs[@]}")"
+printf '  sensor, --all-processes   %8.1f us  (%+.1f%% against the median without; %d loops of %d)\n' \
+    "$a" "$(echo "($a-$b)*100/$b" | bc -l)" "$ALL_REPS" "$ALL_N"
+for i in $(seq 0 $((ALL_REPS - 1))); do
+    echo "  --all-processes loop $((i + 1)): ${recorded[$i]} of $ALL_N execs recorded, ${shed[$i]:-0} host records shed"
 done

@@ -34,9 +34,9 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/oisp-perf.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 
-SAT=4 PACED=4 DECODE_S=1 SINK_N=100000 HOST_SAMPLES=20 HOST_OPENS=100000 HOST_RUNS=3 EXEC_N=5000 EXEC_REPS=3
+SAT=4 PACED=4 DECODE_S=1 SINK_N=100000 HOST_SAMPLES=20 HOST_OPENS=100000 HOST_RUNS=3 EXEC_N=250 EXEC_PAIRS=40
 if [ "$QUICK" = 1 ]; then
-    REPS=1 SAT=1 PACED=1 DECODE_S=0.2 SINK_N=5000 HOST_SAMPLES=3 HOST_OPENS=10000 HOST_RUNS=1 EXEC_N=300 EXEC_REPS=1
+    REPS=1 SAT=1 PACED=1 DECODE_S=0.2 SINK_N=5000 HOST_SAMPLES=3 HOST_OPENS=10000 HOST_RUNS=1 EXEC_N=100 EXEC_PAIRS=2
 fi
 
 STEPS=()   # name|status|seconds
@@ -90,7 +90,7 @@ if [ -f bench/sink_bench.sh ]; then step sinks "$TMP/sinks.txt" bash bench/sink_
 if [ -f bench/host_bench.sh ]; then
     SAMPLES=$HOST_SAMPLES OPENS=$HOST_OPENS RUNS=$HOST_RUNS step host "$TMP/host.txt" bash bench/host_bench.sh
 fi
-step exec "$TMP/exec.txt" bash bench/exec_bench.sh "$EXEC_N" "$EXEC_REPS"
+step exec "$TMP/exec.txt" bash bench/exec_bench.sh "$EXEC_N" "$EXEC_PAIRS"
 total=$(( $(date +%s) - started ))
 
 # ---- the summary against the targets ------------------------------------
@@ -227,7 +227,7 @@ mkdir -p "$(dirname "$OUT_MD")"
     verbatim host "$TMP/host.txt"
     echo "## Exec storms"
     echo
-    echo "bench/exec_bench.sh: fork+exec of /bin/true, $EXEC_N per run, $EXEC_REPS runs."
+    echo "bench/exec_bench.sh: fork+exec of /bin/true, $EXEC_PAIRS interleaved pairs of $EXEC_N-exec blocks without and with the sensor, then one loop of $((EXEC_N * EXEC_PAIRS)) with --all-processes."
     echo
     verbatim exec "$TMP/exec.txt"
     echo "## Steps"
