@@ -16,7 +16,7 @@
 # Medians across repetitions are reported (the VM is noisy).  For each sensor
 # session it also takes the sensor's CPU time (utime+stime from
 # /proc/PID/stat over the client runs and the drain after them), its VmRSS
-# right after "ready" and its VmHWM at the end, and counts the ai.response
+# 2 s after "ready" and its VmHWM at the end, and counts the ai.response
 # events that carry the session's unique model name against the requests the
 # client completed.
 #
@@ -209,6 +209,7 @@ run_sensor() {
         stop_process "$SENSOR_PID" 10; SENSOR_PID=""
         FAILED=1; return 1
     fi
+    sleep 2 # idle: once the start-up scan's freed memory has gone back (1 s tick)
     idle=$(status_kb "$SENSOR_PID" VmRSS)
     cpu0=$(cpu_ticks "$SENSOR_PID")
     run_client sensor "$rep" "$model"
@@ -301,7 +302,7 @@ report() {
         row "share captured, $RATE req/s" "" \
             "$(fmt %.2f%% "$(calc 'b == 0 ? "nan" : 100 * a / b' "$paced_got" "$paced_done")") ($paced_got/$paced_done)" ""
         row "sensor CPU per exchange (us)" "" "$(fmt %.1f "$cpu_us")" ""
-        row "sensor RSS idle, after ready (MB)" "" "$(fmt %.1f "$idle")" ""
+        row "sensor RSS idle, 2 s after ready (MB)" "" "$(fmt %.1f "$idle")" ""
         row "sensor RSS peak, VmHWM (MB)" "" "$(fmt %.1f "$peak")" ""
     fi
     if [ "$HAVE_FLOOR" = 1 ]; then

@@ -39,6 +39,7 @@
 #include "host/promhttp.h"
 #include "stream/conn.h"
 #include "util/log.h"
+#include "util/memtrim.h"
 
 #define POLL_MS 20
 #define FLUSH_NS 100000000ull
@@ -533,6 +534,7 @@ static void run_loop(sensor *s)
         if (now - last_tick >= TICK_NS) {
             clock_sync();
             pipeline_tick(s->pipe, now);
+            mem_release_freed();
             last_tick = now;
         }
         if (reload_requested) {

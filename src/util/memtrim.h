@@ -1,0 +1,10 @@
+/* memtrim.h: hand memory the allocator keeps after free back to the kernel.
+ * The sensor links mimalloc, which returns freed pages only later and only
+ * when it is called again: an idle sensor would keep the pages of its last
+ * burst resident.  The main loop calls this once a second. */
+#ifndef OISP_UTIL_MEMTRIM_H
+#define OISP_UTIL_MEMTRIM_H
+
+void mem_release_freed(void);
+
+#endif
