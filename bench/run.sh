@@ -16,7 +16,8 @@
 # Medians across repetitions are reported (the VM is noisy).  For each sensor
 # session it also takes the sensor's CPU time (utime+stime from
 # /proc/PID/stat over the client runs and the drain after them), its VmRSS
-# 2 s after "ready" and its VmHWM at the end, and counts the ai.response
+# 2 s after "ready" (with its anonymous part and what the BPF ring buffer
+# mappings hold) and its VmHWM at the end, and counts the ai.response
 # events that carry the session's unique model name against the requests the
 # client completed.
 #
@@ -127,6 +128,12 @@ cpu_ticks() { # utime + stime of a process, in clock ticks
 }
 
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# resident kB of the process's BPF map mappings (the ring buffers, whose data
+# pages the kernel maps twice so a record never wraps)
+bpfmaps_kb() {
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { bpf = ($6 == "anon_inode:bpf-map") }
+         bpf && $1 == "Rss:" { s += $2 } END { print s + 0 }' "/proc/$1/smaps" 2>/dev/null
+}
 
 median() {
     sort -g | awk '{ a[NR] = $1 } END {
@@ -201,7 +208,7 @@ run_base() {
 
 run_sensor() {
     local rep=$1 model="bench-$$-sensor-$1" file="$TMP/sensor-$1.jsonl" err="$TMP/sensor-$1.err"
-    local cpu0 cpu1 idle peak got prev=-1 i rc sat paced
+    local cpu0 cpu1 idle anon maps peak got prev=-1 i rc sat paced
     "$SENSOR" record -o "$file" 2>"$err" &
     SENSOR_PID=$!
     if ! wait_for_line "$err" 'oisp-sensor: ready' "$SENSOR_PID" 60; then
@@ -211,6 +218,8 @@ run_sensor() {
     fi
     sleep 2 # idle: once the start-up scan's freed memory has gone back (1 s tick)
     idle=$(status_kb "$SENSOR_PID" VmRSS)
+    anon=$(status_kb "$SENSOR_PID" RssAnon)
+    maps=$(bpfmaps_kb "$SENSOR_PID")
     cpu0=$(cpu_ticks "$SENSOR_PID")
     run_client sensor "$rep" "$model"
     # Let the sensor finish what its ring buffer still holds (at most 10 s).
@@ -232,9 +241,9 @@ run_sensor() {
     fi
     sat=$(count_exchanges "$file" "$model-sat")
     paced=$(count_exchanges "$file" "$model-paced")
-    # sensor session REP sat_got sat_done paced_got paced_done cpu_ticks clk_tck idle_kB peak_kB
+    # sensor session REP sat_got sat_done paced_got paced_done cpu_ticks clk_tck idle_kB peak_kB anon_kB bpfmaps_kB
     echo "sensor session $rep $sat $DONE_SAT $paced $DONE_PACED $(( cpu1 - cpu0 )) $(getconf CLK_TCK)" \
-        "${idle:-nan} ${peak:-nan}" >>"$TMP/results"
+        "${idle:-nan} ${peak:-nan} ${anon:-nan} ${maps:-nan}" >>"$TMP/results"
     rm -f "$file"
 }
 
@@ -275,13 +284,15 @@ report() {
     p50_b=$(med base paced 5); p50_s=$(med sensor paced 5); p50_f=$(med floor paced 5)
     p99_b=$(med base paced 6); p99_s=$(med sensor paced 6); p99_f=$(med floor paced 6)
 
-    local sat_got=0 sat_done=0 paced_got=0 paced_done=0 cpu_us="nan" idle="nan" peak="nan"
+    local sat_got=0 sat_done=0 paced_got=0 paced_done=0 cpu_us="nan" idle="nan" anon="nan" maps="nan" peak="nan"
     if grep -q '^sensor session' "$TMP/results" 2>/dev/null; then
         read -r sat_got sat_done paced_got paced_done < <(awk '$1 == "sensor" && $2 == "session" {
             a += $4; b += $5; c += $6; d += $7 } END { print a + 0, b + 0, c + 0, d + 0 }' "$TMP/results")
         cpu_us=$(awk '$1 == "sensor" && $2 == "session" && $4 + $6 > 0 { print $8 * 1e6 / $9 / ($4 + $6) }' \
             "$TMP/results" | median)
         idle=$(awk '$1 == "sensor" && $2 == "session" { print $10 / 1024 }' "$TMP/results" | median)
+        anon=$(awk '$1 == "sensor" && $2 == "session" { print $12 / 1024 }' "$TMP/results" | median)
+        maps=$(awk '$1 == "sensor" && $2 == "session" { print $13 / 1024 }' "$TMP/results" | median)
         peak=$(awk '$1 == "sensor" && $2 == "session" { print $11 / 1024 }' "$TMP/results" |
             sort -g | tail -n 1)
     fi
@@ -303,6 +314,8 @@ report() {
             "$(fmt %.2f%% "$(calc 'b == 0 ? "nan" : 100 * a / b' "$paced_got" "$paced_done")") ($paced_got/$paced_done)" ""
         row "sensor CPU per exchange (us)" "" "$(fmt %.1f "$cpu_us")" ""
         row "sensor RSS idle, 2 s after ready (MB)" "" "$(fmt %.1f "$idle")" ""
+        row "  of it anonymous (heap, stacks) (MB)" "" "$(fmt %.1f "$anon")" ""
+        row "  of it BPF ring buffers (MB)" "" "$(fmt %.1f "$maps")" ""
         row "sensor RSS peak, VmHWM (MB)" "" "$(fmt %.1f "$peak")" ""
     fi
     if [ "$HAVE_FLOOR" = 1 ]; then
