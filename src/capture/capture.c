@@ -19,22 +19,17 @@
 #include <unistd.h>
 
 #include "capture/discover.h"
+#include "capture/exeset.h"
 #include "host.h"
 #include "tls.skel.h"
 
 #define RESCAN_QUEUE 1024
 #define FULL_SCAN_NS (30ull * 1000000000ull)
-#define EXES_SEEN 4096 /* slots; the set starts over when 3/4 full */
 
 typedef struct rescan {
     uint64_t due;
     uint32_t pid;
 } rescan;
-
-/* An executable as the kernel names it in exec records; {0, 0} is free. */
-typedef struct exe_id {
-    uint64_t dev, ino;
-} exe_id;
 
 struct capture {
     struct tls_bpf *skel;
@@ -44,8 +39,7 @@ struct capture {
     capture_handler h;
     rescan queue[RESCAN_QUEUE]; /* ring of pending rescans, in due order */
     size_t qhead, qlen;
-    exe_id exes_seen[EXES_SEEN]; /* binaries already checked at an exec */
-    size_t nexes_seen;
+    exeset exes_checked; /* binaries already checked at an exec */
     uint64_t rescans_skipped;
     uint64_t attach_errors;
     uint64_t next_full_scan;
@@ -99,41 +93,11 @@ static void run_due_scans(capture *c, uint64_t now)
     }
 }
 
-/* Slot of id in exes_seen: its own, or the free one where it would go. */
-static exe_id *exe_slot(capture *c, exe_id id)
-{
-    uint64_t h = (id.ino ^ (id.dev * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
-    for (size_t i = (size_t)(h >> 52) % EXES_SEEN;; i = (i + 1) % EXES_SEEN) {
-        exe_id *e = &c->exes_seen[i];
-        if ((e->dev == id.dev && e->ino == id.ino) || (e->dev == 0 && e->ino == 0))
-            return e;
-    }
-}
-
-/* An exec storm of one binary (a shell loop) reads /proc once, not per
- * exec: the uprobes on a file apply to every process that maps it. */
-static int exe_seen(capture *c, exe_id id)
-{
-    exe_id *e = exe_slot(c, id);
-    return e->dev == id.dev && e->ino == id.ino;
-}
-
-static void exe_remember(capture *c, exe_id id)
-{
-    if (c->nexes_seen >= EXES_SEEN / 4 * 3) {
-        memset(c->exes_seen, 0, sizeof(c->exes_seen));
-        c->nexes_seen = 0;
-    }
-    *exe_slot(c, id) = id;
-    c->nexes_seen++;
-}
-
 static void on_exec(capture *c, uint32_t pid, exe_id id)
 {
-    int known = (id.dev || id.ino) && exe_seen(c, id);
     size_t before = targets_count(c->targets);
-    if (!known && discover_pid_exe(c->targets, pid, on_attach_error, c) == 0 && (id.dev || id.ino))
-        exe_remember(c, id);
+    if (!exeset_has(&c->exes_checked, id) && discover_pid_exe(c->targets, pid, on_attach_error, c) == 0)
+        exeset_add(&c->exes_checked, id);
     if (targets_count(c->targets) > before)
         logf_(c, CAPTURE_LOG_INFO, "probed %s (new process %u)",
               targets_get(c->targets, before)->path, pid);

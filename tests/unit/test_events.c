@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/opts.h"
@@ -153,13 +155,68 @@ static void test_proc_self(void **state)
     assert_string_equal(id, "");
 }
 
+/* The name /proc gives pid now ("" if gone). */
+static void comm_of(pid_t pid, char *out, size_t n)
+{
+    char fn[64];
+    snprintf(fn, sizeof fn, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(fn, "r");
+    out[0] = 0;
+    if (f && fgets(out, (int)n, f))
+        out[strcspn(out, "\n")] = 0;
+    if (f)
+        fclose(f);
+}
+
+/* exec: the cached block of the old image is dropped, and the new image is
+ * read at the next get (not at the exec: a pid that execs and never makes
+ * an event costs no /proc read). */
+static void test_proc_exec_rereads(void **state)
+{
+    (void)state;
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        char c;
+        close(go[1]);
+        if (read(go[0], &c, 1) == 1)
+            execl("/bin/sleep", "sleep", "5", (char *)NULL);
+        _exit(1);
+    }
+    close(go[0]);
+    proc_cache *pc = proc_cache_new(16);
+    assert_string_equal(json_string_value(json_object_get(proc_cache_get(pc, (uint32_t)child), "name")),
+                        "test_events");
+    assert_int_equal(write(go[1], "x", 1), 1);
+    char comm[32] = "";
+    for (int i = 0; i < 500 && strcmp(comm, "sleep") != 0; i++) {
+        usleep(10000);
+        comm_of(child, comm, sizeof comm);
+    }
+    assert_string_equal(comm, "sleep");
+    /* not told yet: still the cached old image */
+    assert_string_equal(json_string_value(json_object_get(proc_cache_get(pc, (uint32_t)child), "name")),
+                        "test_events");
+    proc_cache_exec(pc, (uint32_t)child);
+    json_t *now = proc_cache_get(pc, (uint32_t)child);
+    assert_string_equal(json_string_value(json_object_get(now, "name")), "sleep");
+    assert_int_equal(json_integer_value(json_object_get(now, "ppid")), getpid());
+    proc_cache_exec(pc, 99999999); /* never cached: nothing to drop */
+    proc_cache_free(pc);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    close(go[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ulid_format_and_order), cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_envelope),              cmocka_unit_test(test_jsonu_lossy),
         cmocka_unit_test(test_parse_size),            cmocka_unit_test(test_jsonl_sink_mode_and_lines),
-        cmocka_unit_test(test_proc_self),
+        cmocka_unit_test(test_proc_self),             cmocka_unit_test(test_proc_exec_rereads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
