@@ -23,7 +23,10 @@
  *
  * Build and run from the repository root (`make bench` does this):
  *   make build/bench/decode_bench && build/bench/decode_bench [--seconds S] [--rounds N]
- *       [--data tests/data/decode] [--workload NAME] [--no-redact]
+ *       [--data tests/data/decode] [--workload NAME] [--no-redact] [--batches N]
+ * --batches N replays exactly N batches (8 rounds of the workload each)
+ * instead of timing: for counting instructions under valgrind, where two
+ * values of N give the cost per exchange without the set-up.
  * Output: a table, and one "RESULT workload=... mb_s=..." line per workload. */
 #include <getopt.h>
 #include <jansson.h>
@@ -358,9 +361,10 @@ typedef struct result {
     uint64_t exchanges, bytes, events, event_bytes;
 } result;
 
-/* Replays w for at least `seconds` on a fresh pipeline; checks that every
- * exchange became an ai.request and an ai.response. */
-static result run(const workload *w, double seconds)
+/* Replays w for at least `seconds` (or exactly `batches` batches of 8
+ * rounds, if not 0) on a fresh pipeline; checks that every exchange became
+ * an ai.request and an ai.response. */
+static result run(const workload *w, double seconds, uint64_t batches)
 {
     sink_set *ss = sink_set_new();
     count_sink *cs = calloc(1, sizeof *cs);
@@ -395,7 +399,7 @@ static result run(const workload *w, double seconds)
             res.bytes += w->bytes_per_round;
         }
         t = now_s();
-    } while (t - t0 < seconds);
+    } while (batches ? res.exchanges < batches * 8 * w->nx : t - t0 < seconds);
     res.seconds = t - t0;
     res.events = cs->events - ev0;
     res.event_bytes = cs->bytes - evb0;
@@ -418,26 +422,29 @@ int main(int argc, char **argv)
 {
     double seconds = 1.0;
     int rounds = 3;
+    uint64_t batches = 0;
     static const struct option opts[] = {
         {"seconds", required_argument, NULL, 's'},
         {"rounds", required_argument, NULL, 'r'},
         {"data", required_argument, NULL, 'd'},
         {"workload", required_argument, NULL, 'w'},
         {"no-redact", no_argument, NULL, 'n'},
+        {"batches", required_argument, NULL, 'b'},
         {NULL, 0, NULL, 0},
     };
     const char *only = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "s:r:d:w:n", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:r:d:w:nb:", opts, NULL)) != -1) {
         switch (c) {
         case 's': seconds = atof(optarg); break;
         case 'r': rounds = atoi(optarg); break;
         case 'd': data_dir = optarg; break;
         case 'w': only = optarg; break;
         case 'n': use_redaction = 0; break;
+        case 'b': batches = strtoull(optarg, NULL, 10); break;
         default:
             fprintf(stderr, "usage: decode_bench [--seconds S] [--rounds N] [--data tests/data/decode] "
-                            "[--workload NAME] [--no-redact]\n");
+                            "[--workload NAME] [--no-redact] [--batches N]\n");
             return 2;
         }
     }
@@ -456,7 +463,7 @@ int main(int argc, char **argv)
         result best = {0};
         double best_rate = 0;
         for (int k = 0; k < rounds; k++) {
-            result r = run(&w[i], seconds);
+            result r = run(&w[i], seconds, batches);
             double rate = (double)r.bytes / r.seconds;
             if (rate > best_rate) {
                 best_rate = rate;
@@ -468,8 +475,8 @@ int main(int argc, char **argv)
         double evb = (double)best.event_bytes / (double)best.exchanges;
         printf("%-22s %10.0f %10.1f %12.0f %12.2f %12.0f\n", w[i].name, per, mbs, xps, 1e6 / xps, evb);
         printf("RESULT workload=%s bytes_per_exchange=%.0f mb_s=%.1f exchanges_s=%.0f us_per_exchange=%.2f "
-               "event_bytes_per_exchange=%.0f\n",
-               w[i].name, per, mbs, xps, 1e6 / xps, evb);
+               "event_bytes_per_exchange=%.0f exchanges=%llu\n",
+               w[i].name, per, mbs, xps, 1e6 / xps, evb, (unsigned long long)best.exchanges);
     }
     free_workloads(w, nw);
     return 0;
