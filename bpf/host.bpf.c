@@ -344,8 +344,9 @@ static __always_inline bool regular_file(struct file *f)
 
 static __always_inline void on_close_enter(int fd);
 
-/* One program for every syscall of every process: anything but a followed
- * syscall of a tracked process returns after a switch and a hash lookup.
+/* One program for every syscall of every process: a syscall we do not
+ * follow returns after the switch, one of an untracked process after a
+ * hash lookup.
  * close() is handled here, while the descriptor still names the file
  * (only tracked processes have write tallies). */
 SEC("tp_btf/sys_enter")
