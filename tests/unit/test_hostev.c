@@ -567,10 +567,62 @@ static void test_pending_table_full(void **state)
     corr_free(c);
 }
 
+/* A host event of pid p: linked to the calls pending for p's agent and
+ * traced by it, through the per-bucket counts that let the lookup skip
+ * its scans.  Pids here do not exist (pid_max is far lower), so the walk
+ * stops at the process itself. */
+static json_t *host_event_of(correlator *c, uint32_t p)
+{
+    json_t *ev = json_pack("{s:s}", "event_id", "01JAAAAAAAAAAAAAAAAAAAAAAA");
+    corr_host(c, p, ev);
+    return ev;
+}
+
+static void test_host_lookup_buckets(void **state)
+{
+    fixture *f = *state;
+    emitted = json_array();
+    correlator *c = corr_new(f->pc, f->host);
+    const uint32_t agent = 5000001, twin = agent + 4096; /* the same bucket */
+    uint64_t ts = clock_mono_ns();
+    json_t *req = ai_event("ai.request", json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user",
+                                                   "content", "go"));
+    corr_request(c, agent, ts, req, collect, NULL);
+    json_t *resp = ai_event("ai.response", json_pack("{s:[{s:s,s:s,s:{}}]}", "tool_calls", "id", "b1",
+                                                     "name", "run_shell", "arguments"));
+    corr_set_trace(resp, str(req, "trace_context", "trace_id"));
+    corr_response(c, agent, ts + 1, resp, collect, NULL);
+    json_t *ev = host_event_of(c, twin); /* same bucket, other process: nothing */
+    assert_null(json_object_get(ev, "related_events"));
+    assert_null(json_object_get(ev, "trace_context"));
+    json_decref(ev);
+    ev = host_event_of(c, agent); /* the agent, call pending: linked */
+    assert_int_equal(json_array_size(json_object_get(ev, "related_events")), 1);
+    json_decref(ev);
+    corr_expire(c, ts + 10, 0); /* the call goes: traced by the agent, not linked */
+    ev = host_event_of(c, agent);
+    assert_null(json_object_get(ev, "related_events"));
+    assert_string_equal(str(ev, "trace_context", "trace_id"), str(req, "trace_context", "trace_id"));
+    json_decref(ev);
+    for (uint32_t i = 0; i < 1024; i++) /* 1024 newer agents: the first one's slot goes */
+        corr_request(c, 6000000 + i, ts + 100 + i, req, collect, NULL);
+    ev = host_event_of(c, agent);
+    assert_null(json_object_get(ev, "trace_context"));
+    json_decref(ev);
+    ev = host_event_of(c, 6000000 + 1023); /* and the newest is found */
+    assert_non_null(json_object_get(ev, "trace_context"));
+    json_decref(ev);
+    json_decref(req);
+    json_decref(resp);
+    json_decref(emitted);
+    corr_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalize),
+        cmocka_unit_test_setup_teardown(test_host_lookup_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_and_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_write_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_connect, setup, teardown),
