@@ -47,6 +47,7 @@
 const volatile bool all_processes = false;
 const volatile __u32 self_tgid = 0;
 const volatile __u32 rate_limit = 2000; /* records per second per process */
+const volatile __u64 wake_bytes = 4 << 20;  /* set by user space: a quarter of the ring */
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -209,10 +210,15 @@ static __always_inline struct host_rec *start(__u8 kind, __u32 extra)
     return r;
 }
 
+/* As tls.bpf.c: the consumer polls every 20 ms, so a record wakes it only
+ * when it takes unread data past wake_bytes.  The default (wake when the
+ * ring was empty) woke the sensor for nearly every exec, fork and exit of
+ * an exec storm. */
 static __always_inline void submit(struct host_rec *r)
 {
     count(HOST_CNT_EVENTS);
-    bpf_ringbuf_submit(r, 0);
+    __u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    bpf_ringbuf_submit(r, avail > wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -3,6 +3,7 @@
  * one consumer sees both kinds of record in order. */
 #include "capture/hostcap.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -79,6 +80,10 @@ hostcap *hostcap_open(int ring_fd, const hostcap_opts *o, char *err, size_t errl
     h->skel->rodata->self_tgid = (uint32_t)getpid();
     if (o->rate_limit)
         h->skel->rodata->rate_limit = o->rate_limit;
+    struct bpf_map_info ring = {0};
+    uint32_t len = sizeof(ring);
+    if (bpf_obj_get_info_by_fd(ring_fd, &ring, &len) == 0 && ring.max_entries)
+        h->skel->rodata->wake_bytes = ring.max_entries / 4; /* as the TLS probes */
     int e = bpf_map__reuse_fd(h->skel->maps.events, ring_fd);
     if (!e)
         e = host_bpf__load(h->skel);
