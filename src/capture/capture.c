@@ -11,6 +11,7 @@
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +84,11 @@ static void queue_rescan(capture *c, uint32_t pid, uint64_t due)
 static void run_due_scans(capture *c, uint64_t now)
 {
     while (c->qlen && c->queue[c->qhead].due <= now) {
-        discover_pid_maps(c->targets, c->queue[c->qhead].pid, on_attach_error, c);
+        /* Most processes of an exec storm are gone by now; a failed open of
+         * /proc/PID/maps costs a slow dentry lookup, kill(pid, 0) does not. */
+        uint32_t pid = c->queue[c->qhead].pid;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            discover_pid_maps(c->targets, pid, on_attach_error, c);
         c->qhead = (c->qhead + 1) % RESCAN_QUEUE;
         c->qlen--;
     }
