@@ -291,13 +291,22 @@ static void test_undeliverable_goes_to_dlq(void **state)
     opt(ss, "kafka", spec);
     opt(ss, "dlq-dir", f->dir);
     opt(ss, "sink-linger", "10");
+    opt(ss, "sink-timeout", "5000");
+    opt(ss, "sink-retries", "8");
     char err[512];
     assert_int_equal(sink_opts_start(ss, jpath, err, sizeof(err)), 0);
     size_t n = emit_exchanges(ss, 20, 300);
-    wait_drained(ss, 10000);
+    wait_drained(ss, 60000);
     sink_stats st = kafka_stats(ss);
     assert_int_equal(st.dead_lettered, n);
-    assert_int_equal(st.delivered + st.retried + st.dropped, 0); /* permanent: not retried */
+    assert_int_equal(st.delivered + st.dropped, 0);
+    /* Permanent: an event is dead-lettered at its first authorisation
+     * failure.  A transient error may still come first: on a loaded machine
+     * librdkafka sometimes tears down a connection with requests in flight
+     * (_DESTROY), and those events are rightly tried once more.  Retrying
+     * the authorisation failure itself would make retried 8 x n. */
+    assert_int_equal(st.failed, n + st.retried);
+    assert_true(st.retried < 2 * n);
     sink_set_close(ss, 1000);
     char cmd[300], dlq[256] = "";
     snprintf(cmd, sizeof(cmd), "ls %s/kafka-*.jsonl", f->dir);
@@ -309,7 +318,11 @@ static void test_undeliverable_goes_to_dlq(void **state)
     size_t na = read_lines(dlq, &a), nb = read_lines(jpath, &b);
     assert_int_equal(na, n);
     assert_int_equal(nb, n);
-    for (size_t i = 0; i < n; i++) /* the same lines, byte for byte, in order */
+    /* the same lines, byte for byte; an event that was retried is
+     * dead-lettered after those that failed at once, so not in order */
+    qsort(a, na, sizeof(char *), cmp_str);
+    qsort(b, nb, sizeof(char *), cmp_str);
+    for (size_t i = 0; i < n; i++)
         assert_string_equal(a[i], b[i]);
     free_lines(a, na);
     free_lines(b, nb);
