@@ -4,7 +4,10 @@
  * the sensor's probes on libssl.so.3 apply to it) that POSTs OpenAI-style
  * chat requests with a JSON body of exactly --body bytes to
  * /v1/chat/completions and reads each full response (Content-Length or
- * chunked; --stream asks for SSE).  One thread per connection.
+ * chunked; --stream asks for SSE).  One thread per connection.  The
+ * prompt starts with the connection's and the request's number, so every
+ * request is new text, as a real one is: the sensor gets no help from
+ * having seen the same prompt before.
  *
  * Modes:
  *   saturated (default): every connection sends back to back for --duration
@@ -55,6 +58,8 @@ typedef struct worker {
     SSL_CTX *ctx;
     char *req;
     size_t req_len;
+    char *seq;               /* in req: the request's number, so no two prompts are alike */
+    uint64_t sent;
     char *buf;
     size_t len, cap;
     uint64_t requests;
@@ -113,6 +118,8 @@ static int build_request(worker *w)
     p += pl;
     for (size_t i = 0; i < fill; i++)
         *p++ = words[i % (sizeof(words) - 1)];
+    if (fill > 24)
+        w->seq = p - fill; /* "w<worker> r<number> " over the first words */
     memcpy(p, suffix, (size_t)sl);
     return 0;
 }
@@ -189,6 +196,12 @@ static long header_value(const char *h, size_t n, const char *name, char *out, s
 static int do_request(worker *w, SSL *ssl)
 {
     size_t off = 0;
+    if (w->seq) { /* 24 bytes, rewritten in place: the body's length stays */
+        char tag[32];
+        snprintf(tag, sizeof(tag), "w%04u r%016llu ", (unsigned)w->index % 10000u,
+                 (unsigned long long)(w->sent++ % 10000000000000000ull));
+        memcpy(w->seq, tag, 24);
+    }
     while (off < w->req_len) {
         int r = SSL_write(ssl, w->req + off, (int)(w->req_len - off));
         if (r <= 0)
