@@ -2,6 +2,7 @@
 #include "events/clock.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static int64_t wall_minus_mono;
@@ -23,12 +24,26 @@ void clock_sync(void)
 
 uint64_t clock_wall_ns(uint64_t mono_ns) { return (uint64_t)((int64_t)mono_ns + wall_minus_mono); }
 
+/* Each thread keeps the last second it formatted: events come in bursts
+ * within one second, and gmtime_r + strftime cost more than the rest of
+ * the envelope's fields together. */
 void clock_rfc3339(uint64_t wall_ns, char out[32])
 {
+    static _Thread_local time_t last_s = -1;
+    static _Thread_local char last[24];
+    static _Thread_local size_t last_n;
     time_t s = (time_t)(wall_ns / 1000000000ull);
     unsigned us = (unsigned)(wall_ns % 1000000000ull / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%06uZ", us % 1000000u);
+    if (s != last_s) {
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        last_n = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+        last_s = last_n ? s : -1;
+    }
+    memcpy(out, last, last_n);
+    out[last_n] = '.';
+    for (int i = 6; i >= 1; i--, us /= 10)
+        out[last_n + (size_t)i] = (char)('0' + us % 10);
+    out[last_n + 7] = 'Z';
+    out[last_n + 8] = 0;
 }

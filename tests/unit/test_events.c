@@ -39,6 +39,10 @@ static void test_rfc3339(void **state)
     char ts[32];
     clock_rfc3339(1766434505123456789ull, ts);
     assert_string_equal(ts, "2025-12-22T20:15:05.123456Z");
+    clock_rfc3339(1766434505000000999ull, ts); /* same second: the kept date, new fraction */
+    assert_string_equal(ts, "2025-12-22T20:15:05.000000Z");
+    clock_rfc3339(1766434506999999000ull, ts); /* next second */
+    assert_string_equal(ts, "2025-12-22T20:15:06.999999Z");
     clock_rfc3339(0, ts);
     assert_string_equal(ts, "1970-01-01T00:00:00.000000Z");
 }
