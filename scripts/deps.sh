@@ -5,7 +5,8 @@
 set -euo pipefail
 
 build_pkgs=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libzstd-dev
-            libbrotli-dev libssl-dev libjansson-dev libcapstone-dev libwebsockets-dev librdkafka-dev libcurl4-openssl-dev libmicrohttpd-dev libmimalloc-dev)
+            libbrotli-dev libssl-dev libjansson-dev libcapstone-dev libwebsockets-dev librdkafka-dev libcurl4-openssl-dev libmicrohttpd-dev libmimalloc-dev
+            libxxhash-dev)
 test_pkgs=(libcmocka-dev python3 python3-jsonschema python3-websocket curl openssl nodejs npm dpkg-dev rpm man-db groff-base bash-completion systemd python3-seccomp util-linux systemd-container)
 
 want=("${build_pkgs[@]}")

@@ -17,6 +17,7 @@
 #include "events/correlate.h"
 
 #include "util/sha256.h"
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "events/secrets.h"
 #include "util/fastrand.h"
 #include "util/jsonu.h"
+#include "util/texthash.h"
 
 #define PENDING_MAX 1024
 #define AGENTS_MAX 1024
@@ -135,36 +137,37 @@ static void random_span(char out[17])
     hex(b, sizeof(b), out);
 }
 
-static const char *first_user_text(const json_t *msgs)
+static const json_t *first_user_text(const json_t *msgs)
 {
     size_t i;
     json_t *m;
     json_array_foreach(msgs, i, m) {
-        if (strcmp(json_string_value(json_object_get(m, "role")) ?: "", "user") == 0)
-            return json_string_value(json_object_get(m, "content"));
+        if (strcmp(json_string_value(json_object_get(m, "role")) ?: "", "user") == 0) {
+            const json_t *t = json_object_get(m, "content");
+            return json_is_string(t) ? t : NULL;
+        }
     }
     return NULL;
 }
 
-/* trace id = SHA-256(pid, exe, system prompt hash, SHA-256 of the first
- * user message): stable across the turns of one conversation. */
+/* trace id = hash(pid, exe, system prompt hash, hash of the first user
+ * message): stable across the turns of one conversation.  A fast hash, not
+ * SHA-256: the first message is often most of a request, and this is a key,
+ * not a fingerprint anyone checks. */
 static void conversation_trace(correlator *c, uint32_t pid, const json_t *data, char out[33])
 {
     const json_t *proc = proc_cache_get(c->pc, pid);
     const char *exe = json_string_value(json_object_get(proc, "exe"));
     const char *sys = json_string_value(json_object_get(data, "system_prompt_hash"));
-    const char *u = first_user_text(json_object_get(data, "messages"));
-    unsigned char md[SHA256_LEN];
-    char uhex[65] = "";
-    if (u) {
-        sha256(u, strlen(u), md);
-        hex(md, sizeof(md), uhex);
-    }
+    const json_t *u = first_user_text(json_object_get(data, "messages"));
+    texthash h = {0, 0};
+    if (u)
+        h = texthash_of(json_string_value(u), json_string_length(u));
     char key[1024];
-    int n = snprintf(key, sizeof(key), "%u\n%.500s\n%.100s\n%s", pid, exe ? exe : "",
-                     sys ? sys : "", uhex);
-    sha256(key, n > 0 ? (size_t)n : 0, md);
-    hex(md, 16, out);
+    int n = snprintf(key, sizeof(key), "%u\n%.500s\n%.100s\n%016" PRIx64 "%016" PRIx64, pid,
+                     exe ? exe : "", sys ? sys : "", h.hi, h.lo);
+    h = texthash_of(key, n > 0 ? (size_t)n : 0);
+    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, h.hi, h.lo);
 }
 
 static agent_trace *agent_slot(correlator *c, uint32_t pid, int create)

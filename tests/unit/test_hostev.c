@@ -518,6 +518,13 @@ static void test_correlation(void **state)
     corr_get_stats(c, &st);
     assert_int_equal(st.tool_calls, 1);
     assert_int_equal(st.tool_results, 1);
+    /* another conversation of the same process: another trace */
+    json_t *req3 = ai_event("ai.request", json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user",
+                                                    "content", "do it again"));
+    corr_request(c, pid, clock_mono_ns(), req3, collect, NULL);
+    assert_int_equal(strlen(str(req3, "trace_context", "trace_id")), 32);
+    assert_string_not_equal(str(req3, "trace_context", "trace_id"), trace);
+    json_decref(req3);
     json_array_extend(f->out, emitted);
     json_array_append(f->out, req);
     json_array_append(f->out, resp);

@@ -1,0 +1,17 @@
+/* texthash.h: a fast 128-bit hash of bytes, for keys that need no
+ * cryptographic strength: conversation trace ids, and the redactor's
+ * memory of strings it found clean.  XXH3-128 from Debian's libxxhash,
+ * inlined from its header: 20+ GB/s against SHA-256's 1.6 GB/s here. */
+#ifndef OISP_UTIL_TEXTHASH_H
+#define OISP_UTIL_TEXTHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct texthash {
+    uint64_t lo, hi;
+} texthash;
+
+texthash texthash_of(const void *p, size_t n);
+
+#endif
