@@ -13,6 +13,7 @@
 #include "events/redact.h"
 
 #include "util/sha256.h"
+#include <pthread.h>
 #include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,13 +23,28 @@
 
 #include "events/secrets.h"
 #include "util/jsonu.h"
+#include "util/texthash.h"
 
 typedef struct upattern {
     char *name;
     regex_t re;
 } upattern;
 
+/* The strings this redactor last found clean, by 128-bit hash: an agent
+ * resends its whole conversation on every turn, and every event repeats
+ * the process's command line and its ancestors'.  Only a clean verdict is
+ * kept, so a hit changes nothing but the time: the same bytes under the
+ * same rules have the same findings, none. */
+#define MEMO_SLOTS 1024 /* direct-mapped, a power of two */
+#define MEMO_MIN_LEN 64 /* shorter strings scan faster than they look up */
+
+typedef struct clean_memo {
+    pthread_mutex_t mu;
+    texthash h[MEMO_SLOTS]; /* {0, 0}: empty */
+} clean_memo;
+
 struct redactor {
+    clean_memo memo;
     redact_mode mode;
     unsigned kinds;  /* built-in detectors (SECRET_BIT) */
     size_t preview;  /* full: preview characters, 0 for none */
@@ -152,6 +168,7 @@ redactor *redact_new(const redact_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&r->memo.mu, NULL);
     r->mode = o->mode;
     r->kinds = o->mode == REDACT_MINIMAL ? SECRETS_CREDENTIALS : SECRETS_ALL;
     r->preview = o->preview_chars < 0    ? 0
@@ -182,6 +199,7 @@ void redact_free(redactor *r)
     }
     free(r->pats);
     json_decref(r->profile);
+    pthread_mutex_destroy(&r->memo.mu);
     free(r);
 }
 
@@ -405,8 +423,30 @@ done:
  * *out, -1 when out of memory.  The built-in detectors, then each user
  * pattern; again while a round changes something (a user mask can make a
  * built-in finding, as in secrets_mask_kinds), so the result is final. */
+static int memo_has(clean_memo *m, texthash h)
+{
+    pthread_mutex_lock(&m->mu);
+    texthash k = m->h[h.lo & (MEMO_SLOTS - 1)];
+    pthread_mutex_unlock(&m->mu);
+    return k.lo == h.lo && k.hi == h.hi && (h.lo | h.hi);
+}
+
+static void memo_add(clean_memo *m, texthash h)
+{
+    pthread_mutex_lock(&m->mu);
+    m->h[h.lo & (MEMO_SLOTS - 1)] = h;
+    pthread_mutex_unlock(&m->mu);
+}
+
 static int text_mask(rctx *c, const char *s, size_t n, char **out, size_t *outlen)
 {
+    clean_memo *memo = n >= MEMO_MIN_LEN ? (clean_memo *)&c->r->memo : NULL;
+    texthash h = {0, 0};
+    if (memo) {
+        h = texthash_of(s, n);
+        if (memo_has(memo, h))
+            return 0;
+    }
     char *cur = NULL, *next;
     size_t curlen = n, nextlen;
     for (int round = 0; round < SECRETS_MAX_PASSES; round++) {
@@ -430,8 +470,11 @@ static int text_mask(rctx *c, const char *s, size_t n, char **out, size_t *outle
         if (!user_changed) /* the built-ins' output, which no pattern touched */
             break;
     }
-    if (!cur)
+    if (!cur) {
+        if (memo)
+            memo_add(memo, h);
         return 0;
+    }
     *out = cur;
     *outlen = curlen;
     return 1;
