@@ -14,4 +14,9 @@ typedef struct texthash {
 
 texthash texthash_of(const void *p, size_t n);
 
+/* The same with a seed drawn at random once per process: for caches keyed
+ * by the hash of bytes that others choose (API keys), where a collision
+ * made on purpose must need the seed, which never leaves the process. */
+texthash texthash_keyed(const void *p, size_t n);
+
 #endif

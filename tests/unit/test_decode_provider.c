@@ -7,7 +7,9 @@
  * what must not be taken for an AI call. */
 #include "test_decode_helpers.h"
 
+#include "decode/decode_priv.h"
 #include "decode/provider.h"
+#include <openssl/sha.h>
 
 #define BUNDLE_DIR "../../../shared/oisp-spec/bundles/"
 
@@ -333,6 +335,31 @@ static void test_endpoint_and_target_forms(void **state)
     td_exchange_free(&y);
 }
 
+/* decode_sha256_tag remembers recent tags: what it returns, first time or
+ * remembered, slots shared or not, is always SHA-256 of the bytes. */
+static void test_sha256_tags(void **state)
+{
+    (void)state;
+    char tag[72], want[72];
+    for (int i = 0; i < 2; i++) {
+        decode_sha256_tag("abc", 3, tag);
+        assert_string_equal(
+            tag, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 300; i++) { /* more inputs than slots */
+            char key[64];
+            int n = snprintf(key, sizeof(key), "sk-proj-%040d", i * 7919);
+            unsigned char md[SHA256_DIGEST_LENGTH];
+            SHA256((const unsigned char *)key, (size_t)n, md);
+            memcpy(want, "sha256:", 7);
+            for (int j = 0; j < SHA256_DIGEST_LENGTH; j++)
+                snprintf(want + 7 + 2 * j, 3, "%02x", md[j]);
+            decode_sha256_tag(key, (size_t)n, tag);
+            assert_string_equal(tag, want);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_not_ai_calls),
         cmocka_unit_test(test_generic_known_host_calls),
         cmocka_unit_test(test_endpoint_and_target_forms),
+        cmocka_unit_test(test_sha256_tags),
     };
     return cmocka_run_group_tests_name("decode_provider", tests, NULL, NULL);
 }
