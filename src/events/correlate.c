@@ -46,8 +46,7 @@ typedef struct pending_call {
     uint64_t links_dropped;
 } pending_call;
 
-typedef struct agent_trace {
-    uint32_t pid;
+typedef struct agent_trace { /* its pid is in akeys, where scans look */
     char trace_id[33];
 } agent_trace;
 
@@ -187,7 +186,6 @@ static agent_trace *agent_slot(correlator *c, uint32_t pid, int create)
         c->agents_of[pid_bucket(c->akeys[oldest].pid)]--;
     c->agents_of[pid_bucket(pid)]++;
     memset(&c->agents[oldest], 0, sizeof(c->agents[oldest]));
-    c->agents[oldest].pid = pid;
     c->akeys[oldest].pid = pid;
     c->akeys[oldest].last = 0;
     return &c->agents[oldest];
