@@ -309,9 +309,9 @@ report() {
         "$(fmt %+.1f "$(calc 'b - a' "$p99_b" "$p99_s")")"
     if [ "$USE_SENSOR" = 1 ]; then
         row "share captured, saturated" "" \
-            "$(fmt %.2f%% "$(calc 'b == 0 ? "nan" : 100 * a / b' "$sat_got" "$sat_done")") ($sat_got/$sat_done)" ""
+            "$(fmt %.2f%% "$(calc 'b == 0 ? "nan" : int(10000 * a / b) / 100' "$sat_got" "$sat_done")") ($sat_got/$sat_done)" ""
         row "share captured, $RATE req/s" "" \
-            "$(fmt %.2f%% "$(calc 'b == 0 ? "nan" : 100 * a / b' "$paced_got" "$paced_done")") ($paced_got/$paced_done)" ""
+            "$(fmt %.2f%% "$(calc 'b == 0 ? "nan" : int(10000 * a / b) / 100' "$paced_got" "$paced_done")") ($paced_got/$paced_done)" ""
         row "sensor CPU per exchange (us)" "" "$(fmt %.1f "$cpu_us")" ""
         row "sensor RSS idle, 2 s after ready (MB)" "" "$(fmt %.1f "$idle")" ""
         row "  of it anonymous (heap, stacks) (MB)" "" "$(fmt %.1f "$anon")" ""
