@@ -34,7 +34,8 @@ typedef struct upattern {
  * resends its whole conversation on every turn, and every event repeats
  * the process's command line and its ancestors'.  Only a clean verdict is
  * kept, so a hit changes nothing but the time: the same bytes under the
- * same rules have the same findings, none. */
+ * same rules have the same findings, none.  The hash is seeded per process:
+ * text that collides with a remembered clean string would skip the scan. */
 #define MEMO_SLOTS 1024 /* direct-mapped, a power of two */
 #define MEMO_MIN_LEN 64 /* shorter strings scan faster than they look up */
 
@@ -419,10 +420,6 @@ done:
     return 1;
 }
 
-/* s[0..n) with every finding masked: 0 if there is none, 1 with a new
- * *out, -1 when out of memory.  The built-in detectors, then each user
- * pattern; again while a round changes something (a user mask can make a
- * built-in finding, as in secrets_mask_kinds), so the result is final. */
 static int memo_has(clean_memo *m, texthash h)
 {
     pthread_mutex_lock(&m->mu);
@@ -438,12 +435,16 @@ static void memo_add(clean_memo *m, texthash h)
     pthread_mutex_unlock(&m->mu);
 }
 
+/* s[0..n) with every finding masked: 0 if there is none, 1 with a new
+ * *out, -1 when out of memory.  The built-in detectors, then each user
+ * pattern; again while a round changes something (a user mask can make a
+ * built-in finding, as in secrets_mask_kinds), so the result is final. */
 static int text_mask(rctx *c, const char *s, size_t n, char **out, size_t *outlen)
 {
     clean_memo *memo = n >= MEMO_MIN_LEN ? (clean_memo *)&c->r->memo : NULL;
     texthash h = {0, 0};
     if (memo) {
-        h = texthash_of(s, n);
+        h = texthash_keyed(s, n);
         if (memo_has(memo, h))
             return 0;
     }
