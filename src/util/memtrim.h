@@ -7,4 +7,11 @@
 
 void mem_release_freed(void);
 
+/* Around start-up, whose peak (BTF, the BPF objects, discovery) is freed
+ * before the first event: mimalloc gives freed pages back at once in
+ * between, and afterwards only after its usual delay, so that steady
+ * operation does not pay for giving pages back and faulting them in. */
+void mem_startup_begin(void);
+void mem_startup_end(void);
+
 #endif
