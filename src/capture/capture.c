@@ -1,9 +1,12 @@
 /* capture.c: BPF lifetime, discovery scheduling and the ring-buffer
  * consumer (see capture.h).
  *
- * The BPF side submits records without waking us, so we poll: wait on the
- * ring's epoll fd for at most the caller's timeout (a full ring does wake
- * us), then drain whatever is there.  An exec record names the new binary
+ * The BPF side submits records without waking us, so a reader thread polls:
+ * it waits on the ring's epoll fd for at most READER_POLL_MS (a quarter-full
+ * ring does wake it), then copies whatever is there into the stage
+ * (stage.h), from which capture_poll() hands the records on in the caller's
+ * thread.  The reader does nothing else, so the ring is emptied within
+ * moments even while decoding falls behind.  An exec record names the new binary
  * by (device, inode): a binary not looked at before is checked at once, and
  * every exec gets a later rescan of its mappings, for the libraries it
  * loads after exec. */
@@ -11,21 +14,31 @@
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capture/discover.h"
 #include "capture/exeset.h"
+#include "capture/stage.h"
 #include "host.h"
 #include "tls.skel.h"
 
 #define RESCAN_QUEUE 1024
 #define FULL_SCAN_NS (30ull * 1000000000ull)
+#define READER_POLL_MS 20
+#define READER_NICE_BOOST 10
+
+_Static_assert(sizeof(struct host_rec) + HOST_DATA_MAX <= CAPTURE_REC_MAX &&
+                   sizeof(struct host_rec) + HOST_DNS_AREA <= CAPTURE_REC_MAX,
+               "every record of the ring fits the stage's largest record");
 
 typedef struct rescan {
     uint64_t due;
@@ -35,6 +48,12 @@ typedef struct rescan {
 struct capture {
     struct tls_bpf *skel;
     struct ring_buffer *rb;
+    stage *st;
+    pthread_t reader;
+    int reader_running;
+    atomic_int reader_stop;
+    int direct;                 /* the reader is gone: ring records go straight to handle_rec */
+    atomic_ullong oversize;     /* records larger than CAPTURE_REC_MAX (none are made) */
     struct bpf_link *tp_exec, *tp_exit;
     targets *targets;
     capture_handler h;
@@ -127,6 +146,64 @@ static int handle_rec(void *ctx, void *data, size_t size)
     if (c->h.on_record)
         c->h.on_record(c->h.ctx, r);
     return 0;
+}
+
+static void drain_rec(void *ctx, void *data, size_t size) { handle_rec(ctx, data, size); }
+
+/* The ring's callback: copy the record into the stage; a negative return
+ * stops this pass over the ring once the stage has no room for another. */
+static int stage_rec(void *ctx, void *data, size_t size)
+{
+    capture *c = ctx;
+    if (c->direct)
+        return handle_rec(c, data, size);
+    int room = stage_push(c->st, data, size);
+    if (room < 0)
+        atomic_fetch_add(&c->oversize, 1);
+    return room == 0 ? -ENOSPC : 0;
+}
+
+static void *reader_main(void *arg)
+{
+    capture *c = arg;
+    /* Its work is a copy and it must not wait behind decoding: ten nice
+     * levels above the sensor's other threads (if allowed to). */
+    int nice = getpriority(PRIO_PROCESS, 0) - READER_NICE_BOOST;
+    setpriority(PRIO_PROCESS, 0, nice < -20 ? -20 : nice);
+    while (!atomic_load(&c->reader_stop)) {
+        if (!stage_begin(c->st, READER_POLL_MS))
+            continue;
+        /* epoll only reports a wake-up; data submitted without one is
+         * picked up by the consume after the timeout */
+        if (ring_buffer__poll(c->rb, READER_POLL_MS) >= 0)
+            ring_buffer__consume(c->rb);
+        stage_publish(c->st);
+    }
+    return NULL;
+}
+
+static int start_reader(capture *c, char *err, size_t errlen)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old); /* signals stay with the caller's thread */
+    int rc = pthread_create(&c->reader, NULL, reader_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        snprintf(err, errlen, "cannot start the ring-buffer reader: %s", strerror(rc));
+        return -1;
+    }
+    c->reader_running = 1;
+    return 0;
+}
+
+static void stop_reader(capture *c)
+{
+    if (!c->reader_running)
+        return;
+    atomic_store(&c->reader_stop, 1);
+    pthread_join(c->reader, NULL);
+    c->reader_running = 0;
 }
 
 static int load_bpf(capture *c, const capture_opts *o, char *err, size_t errlen)
@@ -271,12 +348,18 @@ capture *capture_open(const capture_opts *o, const capture_handler *h, char *err
         attach_tracepoints(c, err, errlen))
         goto fail;
     c->targets = targets_new(c->skel);
-    c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), handle_rec, c, NULL);
+    c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), stage_rec, c, NULL);
     if (!c->targets || !c->rb) {
         snprintf(err, errlen, "ring buffer setup failed: %s", strerror(errno));
         goto fail;
     }
-    if (discover(c, o, err, errlen))
+    c->st = stage_new(o->queue_bytes, CAPTURE_REC_MAX);
+    if (!c->st) {
+        snprintf(err, errlen, "cannot reserve the %llu-byte record queue (capture.queue_size)",
+                 (unsigned long long)o->queue_bytes);
+        goto fail;
+    }
+    if (start_reader(c, err, errlen) || discover(c, o, err, errlen))
         goto fail;
     return c;
 fail:
@@ -286,12 +369,28 @@ fail:
 
 int capture_poll(capture *c, int timeout_ms)
 {
-    int n = ring_buffer__poll(c->rb, timeout_ms);
-    if (n < 0 && n != -EINTR)
-        return n;
-    int m = ring_buffer__consume(c->rb);
+    size_t n = 0;
+    if (stage_wait(c->st, timeout_ms))
+        n = stage_drain(c->st, drain_rec, c);
     run_due_scans(c, now_ns());
-    return (n > 0 ? n : 0) + (m > 0 ? m : 0);
+    return (int)n;
+}
+
+void capture_finish(capture *c)
+{
+    stop_reader(c);
+    stage_drain(c->st, drain_rec, c);
+    c->direct = 1;
+    ring_buffer__consume(c->rb);
+}
+
+void capture_queue_stats(capture *c, capture_queue *out)
+{
+    stage_stats ss;
+    stage_get_stats(c->st, &ss);
+    out->queued_bytes = ss.queued_bytes;
+    out->peak_bytes = ss.peak_bytes;
+    out->oversize_records = atomic_load(&c->oversize);
 }
 
 void capture_read_counters(capture *c, uint64_t out[TLS_CNT_MAX])
@@ -317,7 +416,9 @@ void capture_close(capture *c)
 {
     if (!c)
         return;
+    stop_reader(c);
     ring_buffer__free(c->rb);
+    stage_free(c->st);
     targets_free(c->targets);
     bpf_link__destroy(c->tp_exec);
     bpf_link__destroy(c->tp_exit);

@@ -19,6 +19,7 @@
 typedef struct capture_opts {
     uint64_t max_capture;          /* bytes captured per SSL call (>= 1 MiB by default) */
     uint64_t ring_bytes;           /* ring buffer size, a power of two */
+    uint64_t queue_bytes;          /* user-space queue behind the ring (touched on demand) */
     const uint32_t *pids;          /* capture only these processes ... */
     size_t npids;
     const char *const *comms;      /* ... or processes with these names (none: all) */
@@ -41,15 +42,30 @@ typedef struct capture_handler {
 
 typedef struct capture capture;
 
+/* The largest record the ring carries: a TLS chunk with its header. */
+#define CAPTURE_REC_MAX (sizeof(struct oisp_rec) + TLS_CHUNK_MAX)
+
+typedef struct capture_queue {
+    uint64_t queued_bytes;     /* copied out of the ring, not yet handed on */
+    uint64_t peak_bytes;       /* the deepest the queue has been */
+    uint64_t oversize_records; /* dropped: larger than CAPTURE_REC_MAX */
+} capture_queue;
+
 /* 0 if this process may load BPF and attach uprobes; else -1 with the fix in err. */
 int capture_check_privileges(char *err, size_t errlen);
 
 /* NULL on failure, with a one-line explanation (and the fix) in err. */
 capture *capture_open(const capture_opts *o, const capture_handler *h, char *err, size_t errlen);
 
-/* Waits up to timeout_ms for data, then drains the ring.  Returns the
- * number of records handled, or a negative errno. */
+/* Waits up to timeout_ms for records, then hands every queued one to the
+ * handler, in this thread.  Returns the number of records handled. */
 int capture_poll(capture *c, int timeout_ms);
+
+/* At shutdown: stops the reader and hands on everything still queued or in
+ * the ring.  capture_poll() must not be called after it. */
+void capture_finish(capture *c);
+
+void capture_queue_stats(capture *c, capture_queue *out);
 
 /* Replaces the pid/comm capture filter (none: capture every process). */
 int capture_set_filters(capture *c, const uint32_t *pids, size_t npids, const char *const *comms,

@@ -27,7 +27,7 @@ static const flag_key flag_keys[] = {
     {"comm", "capture.comms", NULL},                {"binary", "capture.binaries", NULL},
     {"library", "capture.libraries", NULL},         {"cgroup", "capture.cgroups", NULL},
     {"max-capture", "capture.max_capture", NULL},   {"ring-size", "capture.ring_size", NULL},
-    {"nice", "capture.nice", NULL},
+    {"queue-size", "capture.queue_size", NULL},     {"nice", "capture.nice", NULL},
     {"inbound", "capture.inbound", "true"},         {"all-processes", "correlation.all_processes", "true"},
     {"no-host-events", "correlation.enabled", "false"}, {"redaction", "redaction.mode", NULL},
     {"ws", "sinks.websocket.listen", NULL},         {"ws-token", "sinks.websocket.token", NULL},
@@ -69,7 +69,10 @@ static void usage(FILE *f)
         "      --library PATH       also probe this TLS library\n"
         "      --max-capture N      bytes captured per SSL read/write (default 4M); longer\n"
         "                           calls are marked confidence.completeness \"partial\"\n"
-        "      --ring-size N        kernel ring buffer (default 8M, a power of two)\n"
+        "      --ring-size N        kernel ring buffer (default 2M, a power of two); a\n"
+        "                           reader thread copies it out as soon as it is woken\n"
+        "      --queue-size N       user-space queue behind the ring for bursts (default\n"
+        "                           32M; memory is touched only as deep as the backlog)\n"
         "      --nice N             the sensor's scheduling priority (default -10; 0: as\n"
         "                           started), so it keeps up on a busy host\n"
         "      --inbound            also the server side of exchanges whose server runs on this\n"

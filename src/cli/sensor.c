@@ -164,7 +164,8 @@ static int open_capture(sensor *s, char *err, size_t errlen)
         files[nfiles++] = cc->binaries.v[i];
     for (size_t i = 0; i < cc->libraries.n && nfiles < 2 * MAX_IDS; i++)
         files[nfiles++] = cc->libraries.v[i];
-    capture_opts co = {.max_capture = cc->max_capture, .ring_bytes = cc->ring_size, .pids = pids,
+    capture_opts co = {.max_capture = cc->max_capture, .ring_bytes = cc->ring_size,
+                       .queue_bytes = cc->queue_size, .pids = pids,
                        .npids = npids, .comms = (const char *const *)cc->comms.v,
                        .ncomms = cc->comms.n, .binaries = files, .nbinaries = nfiles};
     capture_handler h = {.ctx = s, .on_record = on_record, .on_host = on_host, .on_log = on_log};
@@ -243,10 +244,13 @@ static json_t *drops_json(sensor *s)
     pipeline_get_stats(s->pipe, &ps);
     conn_table_stats cs;
     conn_table_get_stats(pipeline_conns(s->pipe), &cs);
+    capture_queue q;
+    capture_queue_stats(s->cap, &q);
     return json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
         "ring_full_records", (json_int_t)k[TLS_CNT_DROP_RING],
         "ring_full_bytes", (json_int_t)k[TLS_CNT_DROP_RING_BYTES],
+        "oversize_records", (json_int_t)q.oversize_records,
         "args_map_full", (json_int_t)k[TLS_CNT_DROP_ACTIVE_MAP],
         "user_read_failed", (json_int_t)k[TLS_CNT_DROP_READ],
         "over_cap_calls", (json_int_t)k[TLS_CNT_OVER_CAP_CALLS],
@@ -274,8 +278,12 @@ static json_t *capture_json(sensor *s)
     pipeline_get_stats(s->pipe, &ps);
     conn_table_stats cs;
     conn_table_get_stats(pipeline_conns(s->pipe), &cs);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+    capture_queue q;
+    capture_queue_stats(s->cap, &q);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
                      "ssl_calls", (json_int_t)k[TLS_CNT_CALLS], "bytes", (json_int_t)k[TLS_CNT_BYTES],
+                     "queue_bytes", (json_int_t)q.queued_bytes,
+                     "queue_peak_bytes", (json_int_t)q.peak_bytes,
                      "connections_open", (json_int_t)cs.conns_open,
                      "http_requests", (json_int_t)cs.requests, "http_responses", (json_int_t)cs.responses,
                      "non_ai_requests", (json_int_t)ps.non_ai_requests,
@@ -401,6 +409,8 @@ static void note_restart_needed(const sensor *s, const config *n)
         keys[k++] = "capture.max_capture";
     if (o->capture.ring_size != n->capture.ring_size)
         keys[k++] = "capture.ring_size";
+    if (o->capture.queue_size != n->capture.queue_size)
+        keys[k++] = "capture.queue_size";
     if (o->capture.nice != n->capture.nice)
         keys[k++] = "capture.nice";
     if (o->correlation.enabled != n->correlation.enabled ||
@@ -542,7 +552,7 @@ static void run_loop(sensor *s)
             reload(s);
         }
     }
-    capture_poll(s->cap, 0); /* what is still in the ring */
+    capture_finish(s->cap); /* what is still queued or in the ring */
     pipeline_flush(s->pipe, clock_mono_ns());
 }
 
@@ -611,7 +621,10 @@ int sensor_run(const sensor_args *a)
     clock_sync();
     install_signals();
     char err[4096];
-    if (start(&s, err, sizeof(err)) != 0) {
+    mem_startup_begin();
+    int rc = start(&s, err, sizeof(err));
+    mem_startup_end();
+    if (rc != 0) {
         log_msg(LOG_LVL_ERR, "%s", err);
         sensor_close(&s);
         return 1;

@@ -139,6 +139,7 @@ typedef struct config_capture {
     config_strlist cgroups;        /* ... or in these cgroup v2 paths */
     uint64_t max_capture;          /* bytes per SSL read/write */
     uint64_t ring_size;            /* kernel ring buffer, a power of two */
+    uint64_t queue_size;           /* user-space queue behind the ring */
     bool inbound;                  /* also the server side of local exchanges */
     int64_t nice;                  /* the sensor's nice value at start (0: as started) */
 } config_capture;

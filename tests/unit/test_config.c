@@ -131,7 +131,8 @@ static void test_defaults(void **state)
     config c;
     assert_int_equal(config_init(&c), 0);
     assert_int_equal(c.capture.max_capture, 4u << 20);
-    assert_int_equal(c.capture.ring_size, 8u << 20);
+    assert_int_equal(c.capture.ring_size, 2u << 20);
+    assert_int_equal(c.capture.queue_size, 32u << 20);
     assert_false(c.capture.inbound);
     assert_int_equal(c.redaction.mode, CONFIG_REDACT_SAFE);
     assert_string_equal(c.jsonl.path, "events.jsonl");
@@ -367,7 +368,7 @@ static void test_error_unknown_keys(void **state)
                        "zzz = 1\n";                             /* 10 */
     const char *want[] = {
         "%s:2: key 'capture.max_captur' is not known (did you mean 'max_capture'?); valid "
-        "keys: libraries, binaries, pids, comms, cgroups, max_capture, ring_size, inbound, nice",
+        "keys: libraries, binaries, pids, comms, cgroups, max_capture, ring_size, queue_size, inbound, nice",
         "%s:5: key 'sinks.kafka.compresion' is not known (did you mean 'compression'?); valid "
         "keys: brokers, topic, key, compression, properties, timeout_ms, queue_size,",
         "%s:6: section 'sink' is not known (did you mean 'sinks'?); valid sections: "
@@ -409,7 +410,7 @@ static void test_error_bad_values(void **state)
     const char *want[] = {
         "%s:2: capture.inbound = \"yes\": expected true or false",
         "%s:3: capture.ring_size = \"3M\": expected a size that is a power of two from 1M to "
-        "1G, e.g. \"8M\" (K, M, G suffixes) or a number of bytes",
+        "1G, e.g. \"2M\" (K, M, G suffixes) or a number of bytes",
         "%s:6: capture.pids[1] = 0: expected an array of integers from 1 to 2147483647",
         "%s:8: capture.binaries[0] = \"relative/path\": expected an absolute path",
         "%s:10: sinks.kafka.compression = \"gz\": expected one of \"none\", \"gzip\", "
@@ -824,7 +825,7 @@ static void test_command(void **state)
     assert_int_equal(run_cmd(show, &out, &err), 0);
     snprintf(want, sizeof(want), "comms = [\"curl\"]                         # %s:2\n", good);
     assert_non_null(strstr(out, want));
-    assert_non_null(strstr(out, "ring_size = \"8M\"                         # default\n"));
+    assert_non_null(strstr(out, "ring_size = \"2M\"                         # default\n"));
     free(out);
     free(err);
 
