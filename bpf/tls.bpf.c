@@ -11,7 +11,9 @@
  * calling convention the probed function has.
  *
  * Records are submitted without waking the consumer, which polls; a wake-up
- * is forced only when unread data passes wake_bytes.  Every record
+ * is forced only when unread data passes wake_bytes, and at the first chunk
+ * of a call larger than that, which may not fit the ring unless the reader
+ * drains it while the rest is written.  Every record
  * that cannot be delivered is counted, by cause, in `counters`. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -135,6 +137,7 @@ struct emit_ctx {
     __u32 tgid;
     __u32 tid;
     __u32 dir;
+    __u32 wake_first; /* a call larger than wake_bytes: wake the reader at its first chunk */
 };
 
 static __always_inline void fill_header(struct oisp_rec *r, struct emit_ctx *c, __u64 pos, __u64 len)
@@ -174,7 +177,8 @@ static __always_inline void fill_header(struct oisp_rec *r, struct emit_ctx *c, 
             count(TLS_CNT_DROP_READ_BYTES, len);                                         \
             return 0;                                                                    \
         }                                                                                \
-        bpf_ringbuf_submit(r, wake_flag_sized(sizeof(*r) + SZ));                         \
+        bpf_ringbuf_submit(r, pos == 0 && c->wake_first ? BPF_RB_FORCE_WAKEUP             \
+                                                        : wake_flag_sized(sizeof(*r) + SZ)); \
         count(TLS_CNT_BYTES, len);                                                       \
         return 0;                                                                        \
     }
@@ -235,6 +239,9 @@ static __always_inline void emit_call(struct call_args *a, __u64 pid_tgid, __u64
     c.ts = bpf_ktime_get_ns();
     c.cap = n > max_capture ? max_capture : n;
     c.lost = n - c.cap;
+    /* A call this large fills a good part of the ring in one go: the reader
+     * starts copying while the rest is still being written. */
+    c.wake_first = c.cap > wake_bytes;
     c.offset = take_offset(c.tgid, c.dir, c.ssl, n);
     count(TLS_CNT_CALLS, 1);
     if (c.lost) {

@@ -9,7 +9,7 @@
 #endif
 
 #define TLS_CHUNK_MAX    (32 * 1024) /* payload bytes per ring record */
-#define TLS_MAX_CAPTURE_DEFAULT (4 * 1024 * 1024)
+#define TLS_MAX_CAPTURE_DEFAULT (2 * 1024 * 1024)
 
 /* tls_rec.kind */
 enum tls_rec_kind {

@@ -116,11 +116,11 @@ static const key_def keys[] = {
      "capture only processes with these names (at most 15 characters)"},
     {"capture.cgroups", CT_STRLIST, CK_NONEMPTY, 0, OFF(capture.cgroups), "", 0, 0, 0, NULL,
      "capture only processes in these cgroup v2 paths, e.g. system.slice/agent.service"},
-    {"capture.max_capture", CT_SIZE, CK_NONE, 0, OFF(capture.max_capture), "4M", 4096,
+    {"capture.max_capture", CT_SIZE, CK_NONE, 0, OFF(capture.max_capture), "2M", 4096,
      1 << 30, 0, NULL, "bytes captured per TLS read/write; longer calls are marked partial"},
     {"capture.ring_size", CT_SIZE, CK_POW2, 0, OFF(capture.ring_size), "2M", 1 << 20, 1 << 30,
-     0, NULL, "kernel ring buffer size, a power of two; a reader thread empties it into "
-     "queue_size"},
+     0, NULL, "kernel ring buffer size, a power of two, raised to hold one max_capture call; a "
+     "reader thread empties it into queue_size"},
     {"capture.queue_size", CT_SIZE, CK_NONE, 0, OFF(capture.queue_size), "32M", 1 << 20,
      1 << 30, 0, NULL, "user-space queue behind the ring for bursts that decoding has not "
      "caught up with; its memory is touched only as deep as the backlog goes"},

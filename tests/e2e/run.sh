@@ -185,6 +185,24 @@ f_unicode() {
     finish 2
 }
 
+s_burst() {
+    # Six 1 MiB prompts at once (6 MiB) through a 2 MiB ring: the reader thread moves the ring
+    # into the queue while they are written, so all six arrive whole and nothing is dropped.
+    setup s_burst; start_sensor --ring-size 2M
+    local i pids=()
+    if [ -z "$why" ]; then
+        for i in 1 2 3 4 5 6; do
+            timeout 180 "$PY" $CLIENTS/py_httpclient.py big >>"$dir/clients.log" 2>&1 &
+            pids+=($!)
+        done
+        for i in "${pids[@]}"; do wait "$i" || note "a burst client failed: $(tail -n1 "$dir/clients.log")"; done
+    fi
+    [ -z "$sensor_pid" ] || stop_sensor
+    grep -q '^oisp-sensor: drops ring_full_records=0 ' "$dir/sensor.log" ||
+        note "records were dropped: $(grep -o 'ring_full_records=[0-9]*' "$dir/sensor.log")"
+    finish 6
+}
+
 m_over_cap() {
     # A capture cap below the body size: the exchange must still be reported, marked partial.
     setup m_over_cap; start_sensor --max-capture 65536
@@ -365,7 +383,7 @@ if [ ! -d $E2E/node_modules ]; then
     (cd $E2E && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "e2e: npm ci failed" >&2
 fi
 for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting \
-         i_inbound l_comm_filter m_over_cap n_agent o_noise p_reload q_sink_keys r_dns; do
+         i_inbound l_comm_filter m_over_cap n_agent o_noise p_reload q_sink_keys r_dns s_burst; do
     wanted $s && $s
 done
 [ "$NO_SENSOR" = 1 ] || output_checks

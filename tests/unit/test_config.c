@@ -130,7 +130,7 @@ static void test_defaults(void **state)
     (void)state;
     config c;
     assert_int_equal(config_init(&c), 0);
-    assert_int_equal(c.capture.max_capture, 4u << 20);
+    assert_int_equal(c.capture.max_capture, 2u << 20);
     assert_int_equal(c.capture.ring_size, 2u << 20);
     assert_int_equal(c.capture.queue_size, 32u << 20);
     assert_false(c.capture.inbound);
@@ -214,7 +214,7 @@ static void test_precedence_file_env_flag(void **state)
     /* A rejected flag leaves the value and says why. */
     assert_int_equal(config_set_flag_as(&c, "--max-capture", "capture.max_capture", "lots", err,
                                         sizeof(err)), -1);
-    assert_string_equal(err, "--max-capture lots: expected a size from 4K to 1G, e.g. \"4M\" "
+    assert_string_equal(err, "--max-capture lots: expected a size from 4K to 1G, e.g. \"2M\" "
                              "(K, M, G suffixes) or a number of bytes");
     assert_int_equal(c.capture.max_capture, 8u << 20);
     /* Without a flag name the key is named. */
