@@ -30,6 +30,7 @@
 #include "capture/stage.h"
 #include "host.h"
 #include "tls.skel.h"
+#include "util/monotime.h"
 
 #define RESCAN_QUEUE 1024
 #define FULL_SCAN_NS (30ull * 1000000000ull)
@@ -64,13 +65,6 @@ struct capture {
     uint64_t attach_errors;
     uint64_t next_full_scan;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void logf_(capture *c, int level, const char *fmt, ...)
 {
@@ -125,7 +119,7 @@ static void on_exec(capture *c, uint32_t pid, exe_id id)
     if (targets_count(c->targets) > before)
         logf_(c, CAPTURE_LOG_INFO, "probed %s (new process %u)",
               targets_get(c->targets, before)->path, pid);
-    uint64_t now = now_ns();
+    uint64_t now = mono_ns();
     /* Queue entries are in due order only if every delay is the same. */
     queue_rescan(c, pid, now + 200000000ull);
 }
@@ -289,7 +283,7 @@ static int discover(capture *c, const capture_opts *o, char *err, size_t errlen)
         }
     discover_lib_dirs(c->targets, on_attach_error, c);
     discover_all_pids(c->targets, on_attach_error, c);
-    c->next_full_scan = now_ns() + FULL_SCAN_NS;
+    c->next_full_scan = mono_ns() + FULL_SCAN_NS;
     if (targets_count(c->targets) == 0 && c->attach_errors) {
         snprintf(err, errlen, "OpenSSL was found but no probe could be attached (%llu attach "
                               "errors, see above): on this kernel uprobes need CAP_SYS_ADMIN",
@@ -372,7 +366,7 @@ int capture_poll(capture *c, int timeout_ms)
     size_t n = 0;
     if (stage_wait(c->st, timeout_ms))
         n = stage_drain(c->st, drain_rec, c);
-    run_due_scans(c, now_ns());
+    run_due_scans(c, mono_ns());
     return (int)n;
 }
 

@@ -14,6 +14,7 @@
  * Both sides copy outside the mutex; they exchange positions under it once
  * per batch (producer) or drain (consumer), and once per block. */
 #include "capture/stage.h"
+#include "util/monotime.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -46,13 +47,6 @@ struct stage {
     uint32_t pblock;
     size_t poff;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static size_t rec_size(size_t len) { return (HDR + len + 7) & ~(size_t)7; }
 

@@ -34,6 +34,7 @@
 #include "config/config.h"
 #include "sinks/sink.h"
 #include "util/jsonfast.h"
+#include "util/monotime.h"
 
 extern char **environ;
 
@@ -476,13 +477,6 @@ static int parse_args(int argc, char **argv, replay_opts *o, char keys[][256])
     }
     o->file = argv[optind];
     return -1;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void sleep_ns(uint64_t ns)

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "sinks/dlq.h"
+#include "util/monotime.h"
 
 struct deliver {
     pthread_mutex_t mu;
@@ -41,13 +42,6 @@ struct deliver {
     char last_error[256];
     uint64_t rng;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void abs_deadline(struct timespec *ts, uint64_t mono_ns)
 {
@@ -156,7 +150,7 @@ int deliver_submit(deliver *d, const sink_event *e)
     int fits = it && !d->closing && d->count < d->o.queue_max &&
                d->bytes + e->len <= d->o.queue_max_bytes;
     if (fits) {
-        it->enq_ns = now_ns();
+        it->enq_ns = mono_ns();
         if (d->tail)
             d->tail->next = it;
         else
@@ -207,7 +201,7 @@ static int wait_for_batch(deliver *d)
             d->bytes >= d->o.batch_max_bytes)
             return 1;
         uint64_t due = d->head->enq_ns + (uint64_t)d->o.linger_ms * 1000000ull;
-        if (now_ns() >= due)
+        if (mono_ns() >= due)
             return 1;
         struct timespec ts;
         abs_deadline(&ts, due);
@@ -260,18 +254,18 @@ static uint64_t backoff_ms(deliver *d, unsigned attempt)
  * held.  Returns 0, or -1 if the close deadline has passed. */
 static int backoff_sleep(deliver *d, uint64_t ms)
 {
-    uint64_t until = now_ns() + ms * 1000000ull;
+    uint64_t until = mono_ns() + ms * 1000000ull;
     for (;;) {
         uint64_t t = until;
         if (d->closing && d->deadline_ns < t)
             t = d->deadline_ns;
-        if (now_ns() >= t)
+        if (mono_ns() >= t)
             break;
         struct timespec ts;
         abs_deadline(&ts, t);
         pthread_cond_timedwait(&d->wake, &d->mu, &ts);
     }
-    return d->closing && now_ns() >= d->deadline_ns ? -1 : 0;
+    return d->closing && mono_ns() >= d->deadline_ns ? -1 : 0;
 }
 
 /* How long the next send() may take; <= 0 if the close deadline passed. With mu held. */
@@ -279,7 +273,7 @@ static int send_budget(deliver *d)
 {
     if (!d->closing)
         return d->o.send_timeout_ms;
-    uint64_t now = now_ns();
+    uint64_t now = mono_ns();
     if (now >= d->deadline_ns)
         return 0;
     uint64_t left = (d->deadline_ns - now) / 1000000ull;
@@ -411,7 +405,7 @@ deliver *deliver_new(const char *kind, const char *target, const deliver_opts *o
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    d->rng = now_ns() ^ (uint64_t)(uintptr_t)d ^ 0x9e3779b97f4a7c15ull;
+    d->rng = mono_ns() ^ (uint64_t)(uintptr_t)d ^ 0x9e3779b97f4a7c15ull;
     if (!d->rng)
         d->rng = 1;
     pthread_mutex_init(&d->mu, NULL);
@@ -445,7 +439,7 @@ void deliver_close(deliver *d, int drain_timeout_ms)
         return;
     pthread_mutex_lock(&d->mu);
     d->closing = 1;
-    d->deadline_ns = now_ns() + (uint64_t)(drain_timeout_ms > 0 ? drain_timeout_ms : 0) * 1000000ull;
+    d->deadline_ns = mono_ns() + (uint64_t)(drain_timeout_ms > 0 ? drain_timeout_ms : 0) * 1000000ull;
     pthread_cond_broadcast(&d->wake);
     pthread_mutex_unlock(&d->mu);
     pthread_join(d->thread, NULL);

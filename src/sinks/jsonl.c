@@ -16,6 +16,7 @@
  * never-touched pages cost a quarter of the sensor's CPU. */
 #include "sinks/jsonl.h"
 #include "sinks/sink.h"
+#include "util/monotime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,13 +57,6 @@ struct jsonl_sink {
     pthread_mutex_t mu;
     pthread_cond_t cv;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void jsonl_opts_default(jsonl_opts *o)
 {
