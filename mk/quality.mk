@@ -44,6 +44,7 @@ asan-unit:
 	    fi; \
 	done; \
 	echo "asan-unit: $$((n - bad))/$$n unit test programs pass under ASan+UBSan+LSan"; \
+	echo "$$((n - bad)) passed, $$bad failed (programs, for tests/run_all.sh)"; \
 	[ $$bad = 0 ]
 
 # ---- fuzzing ---------------------------------------------------------------
