@@ -7,6 +7,9 @@
 #include "util/jsonfast.h"
 
 #include <ctype.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,14 +130,24 @@ const char *dj_scalar(const json_t *v, char *tmp, size_t tmplen)
  * multiply adds up the eight 0/1 bytes (no popcnt needed). */
 size_t decode_utf8_chars(const char *s, size_t n)
 {
-    const uint64_t hi = 0x8080808080808080ull;
-    size_t cont = 0, i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        uint64_t m = (w & ~(w << 1) & hi) >> 7; /* 0 or 1 per byte */
-        cont += (size_t)((m * 0x0101010101010101ull) >> 56); /* sum of the bytes */
+    size_t cont = 0, i = 0; /* continuation bytes, 10xxxxxx */
+#ifdef __SSE2__
+    /* 16 bytes at a time: as signed bytes, continuation bytes are the ones
+     * below -64.  Each lane counts up to 255 blocks, then the lanes are
+     * summed (psadbw). */
+    const __m128i lim = _mm_set1_epi8(-64);
+    while (n - i >= 16) {
+        size_t blocks = (n - i) / 16;
+        size_t end = i + 16 * (blocks > 255 ? 255 : blocks);
+        __m128i acc = _mm_setzero_si128();
+        for (; i < end; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            acc = _mm_sub_epi8(acc, _mm_cmplt_epi8(v, lim));
+        }
+        __m128i sums = _mm_sad_epu8(acc, _mm_setzero_si128());
+        cont += (size_t)_mm_cvtsi128_si32(sums) + (size_t)_mm_extract_epi16(sums, 4);
     }
+#endif
     for (; i < n; i++)
         cont += ((unsigned char)s[i] & 0xC0) == 0x80;
     return n - cont;

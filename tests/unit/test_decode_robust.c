@@ -425,9 +425,10 @@ static void test_decode_cost(void **state)
     http_msg_free(resp);
 }
 
-/* decode_utf8_chars counts eight bytes at a time: it must agree with a
- * byte-at-a-time count on every length and alignment, for ASCII,
- * multi-byte text and random bytes. */
+/* decode_utf8_chars counts sixteen bytes at a time, in lanes summed every
+ * 255 blocks: it must agree with a byte-at-a-time count on every length and
+ * alignment, for ASCII, multi-byte text and random bytes, also past the
+ * 255-block sums (long all-continuation runs would overflow a lane). */
 static size_t utf8_chars_slow(const char *s, size_t n)
 {
     size_t k = 0;
@@ -449,6 +450,16 @@ static void test_utf8_chars(void **state)
         for (size_t i = 0; i < n; i++)
             buf[off + i] = (char)(round % 3 == 0 ? rand_r(&seed) : text[i % strlen(text)]);
         assert_int_equal(decode_utf8_chars(buf + off, n), utf8_chars_slow(buf + off, n));
+    }
+    static char big[70000 + 16];
+    for (int kind = 0; kind < 3; kind++) {
+        for (size_t i = 0; i < sizeof(big); i++)
+            big[i] = (char)(kind == 0   ? (int)(0x80 + i % 64) /* continuation bytes only */
+                            : kind == 1 ? rand_r(&seed)
+                                        : (int)text[i % strlen(text)]);
+        for (size_t off = 0; off < 16; off += 5)
+            for (size_t n = 16 * 255 - 17; n < sizeof(big) - off; n += 4079)
+                assert_int_equal(decode_utf8_chars(big + off, n), utf8_chars_slow(big + off, n));
     }
 }
 
