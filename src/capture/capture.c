@@ -208,9 +208,12 @@ static int load_bpf(capture *c, const capture_opts *o, char *err, size_t errlen)
         return -1;
     }
     c->skel->rodata->max_capture = o->max_capture;
-    c->skel->rodata->wake_bytes = o->ring_bytes / 4;
+    uint64_t ring = o->ring_bytes; /* one call of max_capture must fit */
+    while (ring < o->max_capture && ring < (1ull << 30))
+        ring <<= 1;
+    c->skel->rodata->wake_bytes = ring / 4;
     c->skel->rodata->self_tgid = (uint32_t)getpid();
-    bpf_map__set_max_entries(c->skel->maps.events, (uint32_t)o->ring_bytes);
+    bpf_map__set_max_entries(c->skel->maps.events, (uint32_t)ring);
     int e = tls_bpf__load(c->skel);
     if (e) {
         if (e == -EPERM && geteuid() != 0)

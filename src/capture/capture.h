@@ -18,7 +18,8 @@
 
 typedef struct capture_opts {
     uint64_t max_capture;          /* bytes captured per SSL call (>= 1 MiB by default) */
-    uint64_t ring_bytes;           /* ring buffer size, a power of two */
+    uint64_t ring_bytes;           /* ring buffer size, a power of two; raised to hold one
+                                      max_capture call */
     uint64_t queue_bytes;          /* user-space queue behind the ring (touched on demand) */
     const uint32_t *pids;          /* capture only these processes ... */
     size_t npids;

@@ -56,13 +56,7 @@ static uint32_t fifo_get(const stage *st, size_t i) { return st->fifo[(st->fhead
 
 static void deadline_in(struct timespec *ts, int ms)
 {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    mono_timespec(ts, mono_ns() + (uint64_t)(ms > 0 ? ms : 0) * 1000000ull);
 }
 
 stage *stage_new(size_t cap, size_t max_rec)

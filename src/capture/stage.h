@@ -23,9 +23,10 @@ typedef struct stage_stats {
     uint64_t peak_bytes;   /* the deepest the queue has been */
 } stage_stats;
 
-/* cap: bytes reserved (address space; touched on demand); max_rec: the
- * largest record that will be pushed.  NULL if cap < 4 * max_rec or the
- * reservation fails. */
+/* cap: bytes reserved (address space; touched on demand), cut into 256 KiB
+ * blocks; max_rec: the largest record that will be pushed.  NULL if cap
+ * holds fewer than 4 blocks, a largest record does not fit one block, or
+ * the reservation fails. */
 stage *stage_new(size_t cap, size_t max_rec);
 void stage_free(stage *st);
 

@@ -164,10 +164,7 @@ static int open_capture(sensor *s, char *err, size_t errlen)
         files[nfiles++] = cc->binaries.v[i];
     for (size_t i = 0; i < cc->libraries.n && nfiles < 2 * MAX_IDS; i++)
         files[nfiles++] = cc->libraries.v[i];
-    uint64_t ring = cc->ring_size; /* one call of max_capture must fit */
-    while (ring < cc->max_capture && ring < (1ull << 30))
-        ring <<= 1;
-    capture_opts co = {.max_capture = cc->max_capture, .ring_bytes = ring,
+    capture_opts co = {.max_capture = cc->max_capture, .ring_bytes = cc->ring_size,
                        .queue_bytes = cc->queue_size, .pids = pids,
                        .npids = npids, .comms = (const char *const *)cc->comms.v,
                        .ncomms = cc->comms.n, .binaries = files, .nbinaries = nfiles};

@@ -123,14 +123,12 @@ const char *dj_scalar(const json_t *v, char *tmp, size_t tmplen)
 
 /* ---- text ------------------------------------------------------------- */
 
-/* Code points = bytes that are not UTF-8 continuation bytes (top bits 10).
- * Eight bytes at a time: a continuation byte has bit 7 set and bit 6
- * clear, so (w & ~(w << 1)) & 0x80..80 marks exactly those bytes (the
- * shift carries bit 6 of each byte into bit 7 of the same byte); the
- * multiply adds up the eight 0/1 bytes (no popcnt needed). */
+/* Code points = bytes that are not UTF-8 continuation bytes (10xxxxxx),
+ * counted sixteen bytes at a time with SSE2 (see below), the tail one by
+ * one. */
 size_t decode_utf8_chars(const char *s, size_t n)
 {
-    size_t cont = 0, i = 0; /* continuation bytes, 10xxxxxx */
+    size_t cont = 0, i = 0;
 #ifdef __SSE2__
     /* 16 bytes at a time: as signed bytes, continuation bytes are the ones
      * below -64.  Each lane counts up to 255 blocks, then the lanes are

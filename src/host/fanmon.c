@@ -61,6 +61,7 @@
 #include "events/event.h"
 #include "events/proc.h"
 #include "util/jsonu.h"
+#include "util/monotime.h"
 
 #define PENDING_MAX    512
 #define NOTE_MAX       4096
@@ -348,12 +349,6 @@ static void respond_locked(fanmon *fm, slot *s, uint32_t response, int by)
 
 static uint64_t now_ns(void) { return clock_mono_ns(); }
 
-static void abs_deadline(struct timespec *ts, uint64_t mono_ns)
-{
-    ts->tv_sec = (time_t)(mono_ns / 1000000000ull);
-    ts->tv_nsec = (long)(mono_ns % 1000000000ull);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Reader. */
 
@@ -545,7 +540,7 @@ static void *watchdog_main(void *arg)
             }
         }
         struct timespec ts;
-        abs_deadline(&ts, next);
+        mono_timespec(&ts, next);
         pthread_cond_timedwait(&fm->wd_cv, &fm->mu, &ts);
     }
     pthread_mutex_unlock(&fm->mu);
@@ -1092,7 +1087,7 @@ void fanmon_stop(fanmon *fm)
     fm->worker_exit = 1;
     pthread_cond_broadcast(&fm->work_cv);
     struct timespec ts;
-    abs_deadline(&ts, now_ns() + DRAIN_NS);
+    mono_timespec(&ts, now_ns() + DRAIN_NS);
     while (fm->have_worker && !fm->worker_done)
         if (pthread_cond_timedwait(&fm->done_cv, &fm->mu, &ts) == ETIMEDOUT)
             break;

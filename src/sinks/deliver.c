@@ -43,12 +43,6 @@ struct deliver {
     uint64_t rng;
 };
 
-static void abs_deadline(struct timespec *ts, uint64_t mono_ns)
-{
-    ts->tv_sec = (time_t)(mono_ns / 1000000000ull);
-    ts->tv_nsec = (long)(mono_ns % 1000000000ull);
-}
-
 void deliver_opts_default(deliver_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -204,7 +198,7 @@ static int wait_for_batch(deliver *d)
         if (mono_ns() >= due)
             return 1;
         struct timespec ts;
-        abs_deadline(&ts, due);
+        mono_timespec(&ts, due);
         pthread_cond_timedwait(&d->wake, &d->mu, &ts);
     }
 }
@@ -262,7 +256,7 @@ static int backoff_sleep(deliver *d, uint64_t ms)
         if (mono_ns() >= t)
             break;
         struct timespec ts;
-        abs_deadline(&ts, t);
+        mono_timespec(&ts, t);
         pthread_cond_timedwait(&d->wake, &d->mu, &ts);
     }
     return d->closing && mono_ns() >= d->deadline_ns ? -1 : 0;
