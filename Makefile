@@ -74,6 +74,12 @@ test:
 	$(MAKE) all unit-build
 	$(MAKE) check
 
+# A fake TLS library with CET-style prologues, for test_probe_plan.
+$(BUILD)/tests/probe_sites.so: tests/data/elf/probe_sites.S
+	@mkdir -p $(dir $@)
+	$(CC) -shared -nostdlib -o $@ $<
+$(BUILD)/tests/test_probe_plan: $(BUILD)/tests/probe_sites.so
+
 unit-build: $(TESTS)
 
 unit: $(TESTS)

@@ -14,7 +14,9 @@
 #include "capture/elfimg.h"
 #include "tls.h"
 
-#define SCAN_BYTES 128 /* how far into a public function we look for the internal call */
+#define SCAN_BYTES 128     /* how far into a public function we look for the internal call */
+#define SITE_STEPS 3       /* instructions a probe may step over to reach an emulated one */
+#define BACKREF_SCAN 4096  /* bytes searched for a branch back into those instructions */
 
 #ifndef CAPSTONE_SONAME
 #define CAPSTONE_SONAME "libcapstone.so.4"
@@ -27,6 +29,8 @@ static struct {
     size_t (*disasm)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
     void (*free)(cs_insn *, size_t);
     cs_err (*close)(csh *);
+    cs_err (*option)(csh, cs_opt_type, size_t);
+    cs_err (*regs_access)(csh, const cs_insn *, cs_regs, uint8_t *, cs_regs, uint8_t *);
 } cs;
 
 static int cs_load(void)
@@ -38,7 +42,9 @@ static int cs_load(void)
     *(void **)&cs.disasm = dlsym(cs.lib, "cs_disasm");
     *(void **)&cs.free = dlsym(cs.lib, "cs_free");
     *(void **)&cs.close = dlsym(cs.lib, "cs_close");
-    if (!cs.open || !cs.disasm || !cs.free || !cs.close) {
+    *(void **)&cs.option = dlsym(cs.lib, "cs_option");
+    *(void **)&cs.regs_access = dlsym(cs.lib, "cs_regs_access");
+    if (!cs.open || !cs.disasm || !cs.free || !cs.close || !cs.option || !cs.regs_access) {
         dlclose(cs.lib);
         return -1;
     }
@@ -49,7 +55,7 @@ typedef struct pub_fn {
     const char *name;
     uint32_t cookie;
     uint64_t addr;       /* 0: not exported */
-    int entry_emulated;
+    uint64_t site;       /* where an emulated probe sees its entry state, 0 if nowhere */
     uint64_t callee;     /* first direct call into .text, 0 if none */
     uint64_t call_off;   /* offset of that call in the function */
 } pub_fn;
@@ -69,23 +75,101 @@ int probe_insn_emulated(const uint8_t *c, size_t len)
     return 0;
 }
 
-/* Length of the first instruction, or 0 if capstone cannot decode it. */
-static size_t first_insn_len(csh h, const uint8_t *code, size_t n, uint64_t addr)
+/* The registers a probe reads at entry (the four arguments) and the stack
+ * pointer, under any of their names. */
+static int reg_is_kept(uint16_t r)
 {
-    cs_insn *insn;
-    size_t cnt = cs.disasm(h, code, n, addr, 1, &insn);
-    size_t len = cnt ? insn[0].size : 0;
-    if (cnt)
-        cs.free(insn, cnt);
-    return len;
+    switch (r) {
+    case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL:
+    case X86_REG_RSI: case X86_REG_ESI: case X86_REG_SI: case X86_REG_SIL:
+    case X86_REG_RDX: case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL: case X86_REG_DH:
+    case X86_REG_RCX: case X86_REG_ECX: case X86_REG_CX: case X86_REG_CL: case X86_REG_CH:
+    case X86_REG_RSP: case X86_REG_ESP: case X86_REG_SP: case X86_REG_SPL:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
-static int entry_emulated(csh h, elfimg *img, uint64_t addr)
+static int insn_in_group(const cs_insn *insn, int group)
 {
-    uint8_t code[16];
-    size_t n = elfimg_read(img, addr, code, sizeof(code));
-    size_t len = first_insn_len(h, code, n, addr);
-    return len && probe_insn_emulated(code, len);
+    for (uint8_t i = 0; i < insn->detail->groups_count; i++)
+        if (insn->detail->groups[i] == group)
+            return 1;
+    return 0;
+}
+
+/* 1 if stepping over insn leaves a probe after it the same view as one on
+ * it: no branch, no memory operand, no write to an argument register or
+ * the stack pointer (endbr64, test, cmp, mov to another register). */
+static int insn_leaves_entry_state(csh h, const cs_insn *insn)
+{
+    if (!insn->detail || insn_in_group(insn, CS_GRP_JUMP) || insn_in_group(insn, CS_GRP_CALL) ||
+        insn_in_group(insn, CS_GRP_RET) || insn_in_group(insn, CS_GRP_INT) ||
+        insn_in_group(insn, CS_GRP_IRET))
+        return 0;
+    const cs_x86 *x = &insn->detail->x86;
+    for (uint8_t i = 0; i < x->op_count; i++)
+        if (x->operands[i].type == X86_OP_MEM)
+            return 0;
+    cs_regs rd, wr;
+    uint8_t nrd, nwr;
+    if (cs.regs_access(h, insn, rd, &nrd, wr, &nwr) != CS_ERR_OK)
+        return 0;
+    for (uint8_t i = 0; i < nwr; i++)
+        if (reg_is_kept(wr[i]))
+            return 0;
+    return 1;
+}
+
+/* 1 if a direct branch or call in the code from fn targets (fn, site]: a
+ * probe at site would then also fire on paths that did not enter fn. */
+static int branch_into(csh h, elfimg *img, uint64_t fn, uint64_t site)
+{
+    uint8_t code[BACKREF_SCAN];
+    size_t n = elfimg_read(img, fn, code, sizeof(code));
+    cs_insn *insn;
+    size_t cnt = cs.disasm(h, code, n, fn, 0, &insn);
+    int found = 0;
+    for (size_t i = 0; i < cnt && !found; i++) {
+        const cs_x86 *x = &insn[i].detail->x86;
+        if ((insn_in_group(&insn[i], CS_GRP_JUMP) || insn_in_group(&insn[i], CS_GRP_CALL)) &&
+            x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+            uint64_t target = (uint64_t)x->operands[0].imm;
+            found = target > fn && target <= site;
+        }
+    }
+    if (cnt)
+        cs.free(insn, cnt);
+    return found;
+}
+
+/* Where an emulated probe sees fn's entry state: fn itself if its first
+ * instruction is emulated, else the first emulated instruction after at
+ * most SITE_STEPS instructions that leave that state alone (Debian's and
+ * node's SSL_free start with `test %rdi,%rdi; je`; CET builds start every
+ * function with endbr64).  The return address is still at the top of the
+ * stack there, so a return probe on the same site works.  0 if none. */
+static uint64_t emulated_site(csh h, elfimg *img, uint64_t fn)
+{
+    uint8_t code[64];
+    size_t n = elfimg_read(img, fn, code, sizeof(code));
+    cs_insn *insn;
+    size_t cnt = cs.disasm(h, code, n, fn, SITE_STEPS + 1, &insn);
+    uint64_t site = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        if (probe_insn_emulated(insn[i].bytes, insn[i].size)) {
+            site = insn[i].address;
+            break;
+        }
+        if (!insn_leaves_entry_state(h, &insn[i]))
+            break;
+    }
+    if (cnt)
+        cs.free(insn, cnt);
+    if (site > fn && branch_into(h, img, fn, site))
+        return 0;
+    return site;
 }
 
 /* The first direct call in straight-line code from addr (conditional
@@ -115,19 +199,25 @@ static void find_first_call(csh h, elfimg *img, pub_fn *f)
         cs.free(insn, cnt);
 }
 
-static int add_site(probe_plan *p, elfimg *img, uint64_t addr, uint32_t cookie, int kind,
-                    int emulated, const char *what)
+/* Adds a probe on the function at fn: at site if it has an emulated one,
+ * else on its (single-stepped) first instruction. */
+static int add_site(probe_plan *p, elfimg *img, uint64_t fn, uint64_t site, uint32_t cookie,
+                    int kind, const char *name)
 {
-    int64_t off = elfimg_file_offset(img, addr);
+    uint64_t at = site ? site : fn;
+    int64_t off = elfimg_file_offset(img, at);
     if (off < 0 || p->n >= PROBE_PLAN_MAX)
         return -1;
     probe_site *s = &p->sites[p->n++];
     s->file_offset = (uint64_t)off;
     s->cookie = cookie;
     s->kind = kind;
-    s->emulated = emulated;
-    snprintf(s->what, sizeof(s->what), "%s", what);
-    if (kind == PROBE_DATA && !emulated)
+    s->emulated = site != 0;
+    if (at > fn)
+        snprintf(s->what, sizeof(s->what), "%s+0x%llx", name, (unsigned long long)(at - fn));
+    else
+        snprintf(s->what, sizeof(s->what), "%s", name);
+    if (kind == PROBE_DATA && !s->emulated)
         p->slow++;
     return 0;
 }
@@ -143,26 +233,26 @@ static void plan_direction(csh h, elfimg *img, pub_fn *fns, int nfns, probe_plan
         if (!fns[i].addr)
             continue;
         present++;
-        all_emulated &= fns[i].entry_emulated;
+        all_emulated &= fns[i].site != 0;
         if (!fns[i].callee || (shared && fns[i].callee != shared))
             same_callee = 0;
         shared = fns[i].callee;
     }
     if (!present)
         return;
-    if (!all_emulated && same_callee && shared && entry_emulated(h, img, shared)) {
+    uint64_t shared_site = !all_emulated && same_callee && shared ? emulated_site(h, img, shared) : 0;
+    if (shared_site) {
         const pub_fn *via = fns[0].addr ? &fns[0] : &fns[1];
-        char what[96];
-        snprintf(what, sizeof(what), "internal@%s+0x%llx", via->name,
+        char name[64];
+        snprintf(name, sizeof(name), "internal@%s+0x%llx", via->name,
                  (unsigned long long)via->call_off);
         uint32_t cookie = (fns[0].cookie & TLS_COOKIE_DIR_READ) | TLS_COOKIE_EX_CONV;
-        add_site(p, img, shared, cookie, PROBE_DATA, 1, what);
+        add_site(p, img, shared, shared_site, cookie, PROBE_DATA, name);
         return;
     }
     for (int i = 0; i < nfns; i++)
         if (fns[i].addr)
-            add_site(p, img, fns[i].addr, fns[i].cookie, PROBE_DATA, fns[i].entry_emulated,
-                     fns[i].name);
+            add_site(p, img, fns[i].addr, fns[i].site, fns[i].cookie, PROBE_DATA, fns[i].name);
 }
 
 int probe_plan_build(const char *path, probe_plan *plan)
@@ -189,7 +279,8 @@ int probe_plan_build(const char *path, probe_plan *plan)
         elfimg_close(img);
         return -1;
     }
-    if (cs.open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
+    if (cs.open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK ||
+        cs.option(h, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK) {
         dlclose(cs.lib);
         elfimg_close(img);
         return -1;
@@ -197,14 +288,14 @@ int probe_plan_build(const char *path, probe_plan *plan)
     for (int i = 0; i < 4; i++) {
         if (!fns[i].addr)
             continue;
-        fns[i].entry_emulated = entry_emulated(h, img, fns[i].addr);
+        fns[i].site = emulated_site(h, img, fns[i].addr);
         find_first_call(h, img, &fns[i]);
     }
     plan_direction(h, img, fns, 2, plan);
     plan_direction(h, img, fns + 2, 2, plan);
     uint64_t free_fn = elfimg_func(img, "SSL_free");
     if (free_fn)
-        add_site(plan, img, free_fn, 0, PROBE_FREE, entry_emulated(h, img, free_fn), "SSL_free");
+        add_site(plan, img, free_fn, emulated_site(h, img, free_fn), 0, PROBE_FREE, "SSL_free");
     elfimg_openssl_version(img, plan->version, sizeof(plan->version));
     cs.close(&h);
     dlclose(cs.lib);

@@ -1,18 +1,22 @@
 /* probe_plan.h: decide where to put the TLS probes in one ELF file.
  *
  * A uprobe on an instruction the kernel must single-step costs the traced
- * program ~18 µs a hit on these VMs; one on an instruction the kernel
- * emulates (push, call, jmp, jcc, nop) costs ~0.5 µs.  So for each direction
- * (read, write) we look at the first instruction of the public functions
- * (SSL_read/SSL_read_ex, SSL_write/SSL_write_ex):
- *   1. all emulated (node's static OpenSSL starts them with `push %rbp`):
- *      probe the public functions;
+ * program two traps (~19 µs a hit on these VMs); one on an instruction the
+ * kernel emulates (push, call, jmp, jcc, nop) costs one (~6 µs here; 0.5 µs
+ * where traps are cheap; `build/bench/probe_cost self` measures both).  A
+ * function's "site" is its first instruction if that is emulated, else the
+ * first emulated one after up to three instructions that leave the
+ * arguments, the stack and memory alone (endbr64, test, cmp), unless a
+ * branch leads back into them.  For each direction (read, write):
+ *   1. all public functions (SSL_read/SSL_read_ex, SSL_write/SSL_write_ex)
+ *      have a site (node's static OpenSSL starts them with `push %rbp`):
+ *      probe them there;
  *   2. otherwise, if they all call one internal function first
  *      (ssl_read_internal(s, buf, num, &bytes) in OpenSSL 1.1 and 3.x) and
- *      that function starts with an emulated instruction: probe it once,
- *      with the _ex calling convention;
+ *      that function has a site: probe it once, with the _ex convention;
  *   3. otherwise probe the public functions anyway (slow but complete).
- * SSL_free gets an entry probe so connection close is seen. */
+ * SSL_free gets an entry probe, at its site if it has one (`test %rdi,%rdi;
+ * je` in Debian's libssl and node), so connection close is seen. */
 #ifndef OISP_CAPTURE_PROBE_PLAN_H
 #define OISP_CAPTURE_PROBE_PLAN_H
 
@@ -26,7 +30,7 @@ typedef struct probe_site {
     uint32_t cookie;  /* TLS_COOKIE_* (bpf/tls.h) */
     int kind;         /* PROBE_DATA: entry + return probe; PROBE_FREE: entry only */
     int emulated;     /* the probed instruction is emulated by the kernel */
-    char what[96];    /* human description, e.g. "SSL_read" or "internal@SSL_read+0x1e" */
+    char what[96];    /* e.g. "SSL_read", "SSL_free+0x3" or "internal@SSL_read+0x1e" */
 } probe_site;
 
 #define PROBE_PLAN_MAX 8

@@ -63,7 +63,10 @@ static void test_plan_libssl(void **state)
     assert_true(r->cookie & TLS_COOKIE_EX_CONV);
     assert_true(w->cookie & TLS_COOKIE_EX_CONV);
     assert_non_null(strstr(r->what, "internal@"));
-    assert_non_null(find_site(&p, PROBE_FREE, 0));
+    const probe_site *f = find_site(&p, PROBE_FREE, 0);
+    assert_non_null(f); /* test %rdi,%rdi stepped over: the je after it */
+    assert_true(f->emulated);
+    assert_string_equal(f->what, "SSL_free+0x3");
     size_t data_sites = 0;
     for (size_t i = 0; i < p.n; i++)
         data_sites += p.sites[i].kind == PROBE_DATA;
@@ -84,6 +87,42 @@ static void test_plan_node(void **state)
     for (size_t i = 0; i < p.n; i++)
         data_sites += p.sites[i].kind == PROBE_DATA;
     assert_int_equal(data_sites, 4);
+}
+
+static const probe_site *site_named(const probe_plan *p, const char *what)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->sites[i].what, what) == 0)
+            return &p->sites[i];
+    return NULL;
+}
+
+/* tests/data/elf/probe_sites.S, built next to this test: CET prologues. */
+static void test_plan_stepped_prologues(void **state)
+{
+    (void)state;
+    char lib[4096];
+    ssize_t n = readlink("/proc/self/exe", lib, sizeof(lib) - 32);
+    assert_true(n > 0);
+    lib[n] = 0;
+    strcpy(strrchr(lib, '/') + 1, "probe_sites.so");
+    probe_plan p;
+    assert_int_equal(probe_plan_build(lib, &p), 1);
+    assert_int_equal(p.n, 5);
+    const probe_site *s;
+    assert_non_null(s = site_named(&p, "SSL_read+0x4")); /* endbr64 stepped over */
+    assert_true(s->emulated);
+    assert_int_equal(s->file_offset, 0x1004);
+    assert_non_null(s = site_named(&p, "SSL_read_ex")); /* xor %edx,%edx: entry */
+    assert_false(s->emulated);
+    assert_non_null(s = site_named(&p, "SSL_write+0x7")); /* endbr64, mov %rdi,%rax */
+    assert_true(s->emulated);
+    assert_non_null(s = site_named(&p, "SSL_write_ex")); /* a loop jumps to the je */
+    assert_false(s->emulated);
+    assert_non_null(s = site_named(&p, "SSL_free+0x7"));
+    assert_true(s->emulated);
+    assert_int_equal(s->kind, PROBE_FREE);
+    assert_int_equal(p.slow, 2);
 }
 
 static void test_plan_non_tls(void **state)
@@ -116,7 +155,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_emulated_insns), cmocka_unit_test(test_plan_libssl),
-        cmocka_unit_test(test_plan_node),      cmocka_unit_test(test_plan_non_tls),
+        cmocka_unit_test(test_plan_node),      cmocka_unit_test(test_plan_stepped_prologues),
+        cmocka_unit_test(test_plan_non_tls),
         cmocka_unit_test(test_elf_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
