@@ -328,7 +328,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pid = int(pid) if pid.isdigit() else None
         self.server.log(x.log(self.headers.get("Host"), provider, pid, comm, fields))
         ascii_only = provider == "anthropic"
-        if frames is None:
+        if frames is None and "close" in x.opts:
+            self.send_until_close(x.status, body)
+        elif frames is None:
             self.send_json(x.status, body, "gzip" in x.opts, "chunked" in x.opts, ascii_only)
         else:
             self.send_sse(frames, "gzip" in x.opts)
@@ -358,6 +360,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for p in pieces(data, 97):
             self.write_chunk(p)
         self.wfile.write(b"0\r\n\r\n")
+
+    def send_until_close(self, status, body):
+        """A body with neither Content-Length nor chunking: it ends where the connection does."""
+        self.send_common_headers(status, "application/json")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        time.sleep(FIRST_BYTE_DELAY)
+        self.wfile.write(json.dumps(body).encode())
+        self.close_connection = True
 
     def send_sse(self, frames, gz):
         """Streams frames as chunked SSE; every third frame is split across two chunks."""

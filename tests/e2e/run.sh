@@ -203,6 +203,24 @@ s_burst() {
     finish 6
 }
 
+t_close() {                                  # a body that ends with the connection: done at SSL_free
+    setup t_close; start_sensor
+    local cpid
+    if [ -z "$why" ]; then
+        echo "+ py_close.py" >>"$dir/clients.log"
+        "$PY" $CLIENTS/py_close.py "$dir/freed" "$dir/done" >>"$dir/clients.log" 2>&1 &
+        cpid=$!
+        wait_for 30 test -e "$dir/freed" || note "the client did not finish its exchange"
+        # The client is still alive: only the SSL_free probe can have ended the response.
+        wait_for 10 grep -q '"ai.response"' "$dir/events.jsonl" ||
+            note "no ai.response within 10 s of SSL_free while the client still ran"
+        kill -0 "$cpid" 2>/dev/null || note "the client exited before the check"
+        : >"$dir/done"
+        wait "$cpid" || note "client failed: $(tail -n1 "$dir/clients.log")"
+    fi
+    finish 1
+}
+
 m_over_cap() {
     # A capture cap below the body size: the exchange must still be reported, marked partial.
     setup m_over_cap; start_sensor --max-capture 65536
@@ -383,7 +401,8 @@ if [ ! -d $E2E/node_modules ]; then
     (cd $E2E && npm ci --no-audit --no-fund --loglevel=error >&2) || echo "e2e: npm ci failed" >&2
 fi
 for s in a_curl b_python c_node_https d_sdks e_1mib_prompt f_unicode g_preexisting \
-         i_inbound l_comm_filter m_over_cap n_agent o_noise p_reload q_sink_keys r_dns s_burst; do
+         i_inbound l_comm_filter m_over_cap n_agent o_noise p_reload q_sink_keys r_dns s_burst \
+         t_close; do
     wanted $s && $s
 done
 [ "$NO_SENSOR" = 1 ] || output_checks
