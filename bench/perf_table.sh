@@ -3,10 +3,13 @@
 # figures and writes them, with the machine they were measured on, to
 # docs/PERFORMANCE.md (generated: edit this script, not that file).
 #
-# What it runs (about 12 minutes on a 2-CPU VM):
+# What it runs (about 14 minutes on a 2-CPU VM):
+#   0. build/bench/probe_cost self: what one no-op uprobe costs a call here,
+#      on an emulated instruction and on a 5-byte nop, and one syscall.
 #   1. bench/run.sh three times: keep-alive libssl client against a GnuTLS
 #      server, saturated and paced at 200 req/s, without the sensor, with
-#      `oisp-sensor record`, and with no-op probes (the floor):
+#      `oisp-sensor record`, and with no-op probes at function entry and at
+#      the sensor's own sites (the floors):
 #        2 KB request bodies; 64 KB request bodies; SSE streaming answers.
 #      This gives the overhead on the traced client, the share of exchanges
 #      captured, the sensor's CPU per exchange and its RSS idle and at peak.
@@ -67,6 +70,11 @@ git diff --quiet HEAD -- src bpf 2>/dev/null || commit="$commit (with uncommitte
 openssl_v=$(openssl version 2>/dev/null | awk '{ print $1, $2 }')
 started=$(date +%s)
 
+# ---- 0. one probe ----------------------------------------------------------
+
+make -s build/bench/probe_cost >&2 || true
+step probes "$TMP/probes.txt" build/bench/probe_cost self
+
 # ---- 1. the traced client ------------------------------------------------
 
 runbench() { # NAME BODY [--stream]
@@ -122,6 +130,7 @@ share_64k=$(cell "$TMP/run-64k.md" "share captured, saturated" 3)
 share_sse=$(cell "$TMP/run-sse.md" "share captured, saturated" 3)
 change_64k=$(cell "$TMP/run-64k.md" "requests/s, saturated" 4)
 change_sse=$(cell "$TMP/run-sse.md" "requests/s, saturated" 4)
+sites_change=$(cell "$R2" "floor at the sensor's sites: requests/s" 4)
 cpu_x=$(cell "$R2" "sensor CPU per exchange" 3)
 rss_idle=$(cell "$R2" "sensor RSS idle" 3)
 peaks=$(for f in "$TMP"/run-*.md; do cell "$f" "sensor RSS peak" 3; done | grep -v '^-$' | sort -g | tail -n 1)
@@ -140,6 +149,7 @@ summary() {
     echo "| 100% captured at full load, 64 KB bodies | ${share_64k:--} | $(all_of "$share_64k") |"
     echo "| 100% captured at full load, SSE answers | ${share_sse:--} | $(all_of "$share_sse") |"
     echo "| (requests/s change, saturated: 64 KB bodies; SSE answers) | ${change_64k:--}; ${change_sse:--} | |"
+    echo "| (the same 2 KB client with no-op probes at the sensor's sites: the floor of any capture there) | ${sites_change:--} | |"
     echo "| Sensor CPU per captured exchange < 25 us | ${cpu_x:--} us | $(check "$(num "$cpu_x")" '<' 25) |"
     echo "| Sensor RSS idle < 20 MB | ${rss_idle:--} MB | $(check "$(num "$rss_idle")" '<' 20) |"
     echo "| Sensor RSS at full load < 100 MB (peak of all runs) | ${peaks:--} MB | $(check "$(num "${peaks:--}")" '<' 100) |"
@@ -204,6 +214,13 @@ mkdir -p "$(dirname "$OUT_MD")"
     echo
     summary
     echo
+    echo "## What one probe costs here"
+    echo
+    echo "build/bench/probe_cost self: a call to a three-instruction function, bare and with no-op BPF uprobes"
+    echo "on its first instruction: a push, which the kernel emulates after the int3 trap, and a 5-byte nop,"
+    echo "which kernels with optimized uprobes turn into a call and a syscall; then with a uretprobe added."
+    echo
+    verbatim probes "$TMP/probes.txt"
     echo "## Overhead on traced clients"
     echo
     echo "A keep-alive HTTPS/1.1 client on libssl (bench/tls_client.c) posts OpenAI-style chat requests to a"

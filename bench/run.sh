@@ -12,7 +12,11 @@
 #   sensor  `oisp-sensor record -o FILE` running;
 #   floor   no-op uprobe+uretprobe on SSL_read/SSL_write(_ex) at function
 #           entry (shared/tools/uprobe-floor's noop_attach), if it builds:
-#           the bare cost of probing the same calls, for reference.
+#           the bare cost of probing the same calls, for reference;
+#   sites   no-op uprobe+uretprobe at the sensor's own probe sites (from
+#           `oisp-sensor ssl-info --json`; build/bench/probe_cost, built by
+#           `make bench`): the traps any capture at those sites pays, so
+#           "sensor minus sites" is what the sensor's own work costs.
 # Medians across repetitions are reported (the VM is noisy).  For each sensor
 # session it also takes the sensor's CPU time (utime+stime from
 # /proc/PID/stat over the client runs and the drain after them), its VmRSS
@@ -58,12 +62,12 @@ while [ $# -gt 0 ]; do
 done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/oisp-bench.XXXXXX") || exit 1
-SERVER_PID="" SENSOR_PID="" FLOOR_PID=""
+SERVER_PID="" SENSOR_PID="" FLOOR_PID="" SITES_PID=""
 FAILED=0
 
 cleanup() {
     local p
-    for p in $SENSOR_PID $FLOOR_PID; do
+    for p in $SENSOR_PID $FLOOR_PID $SITES_PID; do
         stop_process "$p" 10 >/dev/null 2>&1
     done
     if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; fi
@@ -262,6 +266,39 @@ run_floor() {
     stop_process "$FLOOR_PID" 10 2>/dev/null; FLOOR_PID=""
 }
 
+# The file offsets of the sensor's data probes in LIBSSL, one per line.
+sensor_sites() {
+    "$SENSOR" ssl-info --json 2>/dev/null | python3 -c '
+import json, os, sys
+want = os.path.realpath(sys.argv[1])
+for f in json.load(sys.stdin).get("files", []):
+    if os.path.realpath(f["path"]) == want:
+        for p in f.get("probes", []):
+            if p["kind"] == "data":
+                print(hex(p["file_offset"]))' "$1"
+}
+
+run_sites() {
+    local rep=$1 libssl offs
+    libssl=$(ldd "$OUT/tls_client" | awk '/libssl\.so/ { print $3 }')
+    offs=$(sensor_sites "$libssl")
+    if [ -z "$offs" ]; then
+        note "the sensor plans no probe in $libssl: no sites reference"
+        HAVE_SITES=0; return 0
+    fi
+    # shellcheck disable=SC2086
+    "$OUT/probe_cost" sites "$libssl" $offs >"$TMP/sites.out" 2>"$TMP/sites.err" &
+    SITES_PID=$!
+    if ! wait_for_line "$TMP/sites.out" ATTACHED "$SITES_PID" 30; then
+        note "no-op probes at the sensor's sites did not attach: $(tail -n 2 "$TMP/sites.err")"
+        stop_process "$SITES_PID" 10 2>/dev/null; SITES_PID=""
+        HAVE_SITES=0; return 0
+    fi
+    SITES_AT=$(echo $offs)
+    run_client sites "$rep" "bench-$$-sites-$rep"
+    stop_process "$SITES_PID" 10 2>/dev/null; SITES_PID=""
+}
+
 # ---- report ---------------------------------------------------------------
 
 med() { # COND KIND COLUMN: median over repetitions
@@ -278,9 +315,10 @@ calc() { # EXPR A B [C]: awk arithmetic on a, b, c; "nan" in, "nan" out
 }
 
 report() {
-    local sat_b sat_s sat_f mean_b mean_s mean_f p50_b p50_s p50_f p99_b p99_s p99_f
-    sat_b=$(med base sat 4); sat_s=$(med sensor sat 4); sat_f=$(med floor sat 4)
+    local sat_b sat_s sat_f sat_t mean_b mean_s mean_f mean_t p50_b p50_s p50_f p99_b p99_s p99_f
+    sat_b=$(med base sat 4); sat_s=$(med sensor sat 4); sat_f=$(med floor sat 4); sat_t=$(med sites sat 4)
     mean_b=$(med base paced 4); mean_s=$(med sensor paced 4); mean_f=$(med floor paced 4)
+    mean_t=$(med sites paced 4)
     p50_b=$(med base paced 5); p50_s=$(med sensor paced 5); p50_f=$(med floor paced 5)
     p99_b=$(med base paced 6); p99_s=$(med sensor paced 6); p99_f=$(med floor paced 6)
 
@@ -326,21 +364,33 @@ report() {
         row "added latency: sensor / no-op probes (ratio)" "" \
             "$(fmt %.2f "$(calc 'c == a ? "nan" : (b - a) / (c - a)' "$mean_b" "$mean_s" "$mean_f")")" ""
     fi
+    if [ "$HAVE_SITES" = 1 ]; then
+        row "floor at the sensor's sites: requests/s" "$(fmt %.0f "$sat_b")" "$(fmt %.0f "$sat_t")" \
+            "$(fmt %+.1f%% "$(calc 'a == 0 ? "nan" : 100 * (b - a) / a' "$sat_b" "$sat_t")")"
+        row "floor at the sensor's sites: latency mean (us)" "$(fmt %.1f "$mean_b")" \
+            "$(fmt %.1f "$mean_t")" "$(fmt %+.1f "$(calc 'b - a' "$mean_b" "$mean_t")")"
+        row "sensor above its sites' floor, saturated (us/req)" "" \
+            "$(fmt %.1f "$(calc 'a == 0 || b == 0 ? "nan" : 1e6 / a - 1e6 / b' "$sat_s" "$sat_t")")" ""
+        row "sensor above its sites' floor, paced (us/req)" "" "$(fmt %.1f "$(calc 'a - b' "$mean_s" "$mean_t")")" ""
+    fi
 
     local what="$REPS reps (median), saturated ${SAT_SECS}s, paced $RATE req/s for ${PACED_SECS}s,"
     what="$what body $BODY B, $CONNS connection(s), stream=$STREAM"
     echo
     echo "oisp-sensor benchmark: $what"
-    printf '%-44s %14s %22s %10s\n' "" "without" "with sensor" "change"
+    printf '%-52s %14s %22s %10s\n' "" "without" "with sensor" "change"
     local r a b c d
     for r in "${rows[@]}"; do
         IFS='|' read -r a b c d <<<"$r"
-        printf '%-44s %14s %22s %10s\n' "$a" "${b:--}" "${c:--}" "${d:--}"
+        printf '%-52s %14s %22s %10s\n' "$a" "${b:--}" "${c:--}" "${d:--}"
     done
     if [ -s "$TMP/last-stats" ]; then echo "last sensor session said:"; cat "$TMP/last-stats"; fi
     if [ -n "$PIN" ]; then echo "client and server pinned to CPU $BENCH_CPU ($PIN)"; fi
     if [ "$HAVE_FLOOR" = 1 ]; then
         echo "floor: no-op uprobe+uretprobe at entry of SSL_read, SSL_write, SSL_read_ex, SSL_write_ex"
+    fi
+    if [ "$HAVE_SITES" = 1 ]; then
+        echo "sites: no-op uprobe+uretprobe at the sensor's data probes, file offsets $SITES_AT"
     fi
     echo "bare probe costs measured by shared/tools/uprobe-floor are in its README"
 
@@ -359,6 +409,12 @@ report() {
                 echo "Floor: no-op uprobe+uretprobe at the entry of SSL_read, SSL_write, SSL_read_ex" \
                     "and SSL_write_ex (shared/tools/uprobe-floor's noop_attach), same client and load."
             fi
+            if [ "$HAVE_SITES" = 1 ]; then
+                echo
+                echo "Sites: no-op uprobe+uretprobe where the sensor puts its data probes (libssl file" \
+                    "offsets $SITES_AT, from \`oisp-sensor ssl-info --json\`; build/bench/probe_cost)," \
+                    "same client and load. What the sensor costs above them is its own work."
+            fi
         } >"$MARKDOWN" || { note "cannot write $MARKDOWN"; FAILED=1; }
     fi
 }
@@ -366,8 +422,9 @@ report() {
 # ---- main -----------------------------------------------------------------
 
 build
-HAVE_FLOOR=0
+HAVE_FLOOR=0 HAVE_SITES=0 SITES_AT=""
 if [ "$USE_SENSOR" = 1 ]; then
+    if [ -x "$OUT/probe_cost" ]; then HAVE_SITES=1; else note "no sites reference: $OUT/probe_cost is not built"; fi
     [ -x "$SENSOR" ] || die "$SENSOR is not built (run make first, or use --no-sensor)"
     [ "$(id -u)" = 0 ] || die "the sensor needs root"
     if build_floor; then HAVE_FLOOR=1; else note "no floor reference: noop_attach did not build"; fi
@@ -384,6 +441,7 @@ PORT=$(awk '/^port / { print $2 }' "$TMP/server.out")
 conds=(base)
 [ "$USE_SENSOR" = 1 ] && conds+=(sensor)
 [ "$HAVE_FLOOR" = 1 ] && conds+=(floor)
+[ "$HAVE_SITES" = 1 ] && conds+=(sites)
 start=$SECONDS
 for (( rep = 1; rep <= REPS; rep++ )); do
     n=${#conds[@]}

@@ -120,11 +120,20 @@ load: all
 soak: all
 	bash tests/load/soak.sh
 
-bench: all $(BUILD)/bench/decode_bench
+bench: all $(BUILD)/bench/decode_bench $(BUILD)/bench/probe_cost
 	bash bench/perf_table.sh
 
 $(BUILD)/bench/decode_bench: bench/decode_bench.c $(BUILD)/liboisp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(OISP_CFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/liboisp.a $(MALLOC_LIBS) $(LDLIBS)
+
+# No-op probes: what the traps cost without the sensor's work (bench/probe_cost.c).
+$(BUILD)/bench/probe_cost.bpf.o: bench/probe_cost.bpf.c $(BUILD)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -c $< -o $@
+
+$(BUILD)/bench/probe_cost: bench/probe_cost.c $(BUILD)/bench/probe_cost.bpf.o
+	$(BPFTOOL) gen skeleton $(BUILD)/bench/probe_cost.bpf.o > $(BUILD)/bench/probe_cost.skel.h
+	$(CC) $(OISP_CFLAGS) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(LDLIBS)
 
 .PHONY: asan-unit fuzz-build fuzz-bins fuzz-corpus fuzz fuzz-ci fuzz-report load soak bench
