@@ -186,9 +186,12 @@ f_unicode() {
 }
 
 s_burst() {
-    # Six 1 MiB prompts at once (6 MiB) through a 2 MiB ring: the reader thread moves the ring
-    # into the queue while they are written, so all six arrive whole and nothing is dropped.
-    setup s_burst; start_sensor --ring-size 2M
+    # Six 1 MiB prompts at once (12 MiB with the server's reads) through a 4 MiB ring: the reader
+    # thread moves the ring into the queue while they are written, so all six arrive whole and
+    # nothing is dropped.  4 MiB, not the default 2: a return probe copies its whole call without
+    # being preempted, so two CPUs can each put a 1 MiB call in the ring before the reader runs
+    # (README, "Capture"); with 2 MiB that overflowed in 1 of 3 CI runs on a slow VM.
+    setup s_burst; start_sensor --ring-size 4M
     local i pids=()
     if [ -z "$why" ]; then
         for i in 1 2 3 4 5 6; do
