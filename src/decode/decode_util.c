@@ -123,9 +123,9 @@ const char *dj_scalar(const json_t *v, char *tmp, size_t tmplen)
 
 /* ---- text ------------------------------------------------------------- */
 
-/* Code points = bytes that are not UTF-8 continuation bytes (10xxxxxx),
- * counted sixteen bytes at a time with SSE2 (see below), the tail one by
- * one. */
+/* The number of code points in s[0..n): the bytes that are not UTF-8
+ * continuation bytes (10xxxxxx), counted sixteen at a time with SSE2 (see
+ * below) and the tail one by one. */
 size_t decode_utf8_chars(const char *s, size_t n)
 {
     size_t cont = 0, i = 0;
