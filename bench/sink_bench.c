@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "events/clock.h"
 #include "sinks/sink.h"
 #include "sinks/sink_opts.h"
 #include "sinks/ws.h"
@@ -134,7 +135,7 @@ static void opt(sink_set *ss, const char *name, const char *v)
     }
 }
 
-static uint64_t now_us(void) { return clock_mono_ns() / 1000; }
+static uint64_t now_us(void) { return mono_ns() / 1000; }
 
 int main(int argc, char **argv)
 {

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "events/clock.h"
+#include "util/monotime.h"
 #include "events/event.h"
 #include "host/fanmon.h"
 #include "host/metrics.h"
@@ -59,9 +60,9 @@ static void install_signals(void)
 /* Sleeps up to sec seconds, in slices, returning early on a signal. */
 static void nap(double sec)
 {
-    uint64_t end = clock_mono_ns() + (uint64_t)(sec * 1e9);
+    uint64_t end = mono_ns() + (uint64_t)(sec * 1e9);
     while (!g_stop) {
-        uint64_t now = clock_mono_ns();
+        uint64_t now = mono_ns();
         if (now >= end)
             return;
         uint64_t left = end - now;
@@ -240,7 +241,7 @@ static int serve_metrics(metrics_sampler *s, const char *listen, const char *tok
     serve_ctx sc = {.snap = NULL};
     pthread_mutex_init(&sc.mu, NULL);
     const metrics_snapshot *m;
-    metrics_sampler_sample(s, clock_mono_ns(), &m);
+    metrics_sampler_sample(s, mono_ns(), &m);
     sc.snap = m;
     if (promhttp_start(addr, port, token, render_metrics, &sc) != 0) {
         fprintf(stderr, "oisp-sensor metrics: %s\n", promhttp_error());
@@ -255,7 +256,7 @@ static int serve_metrics(metrics_sampler *s, const char *listen, const char *tok
         if (g_stop)
             break;
         pthread_mutex_lock(&sc.mu); /* the snapshot is rewritten in place */
-        if (metrics_sampler_sample(s, clock_mono_ns(), &m) == 0)
+        if (metrics_sampler_sample(s, mono_ns(), &m) == 0)
             sc.snap = m;
         pthread_mutex_unlock(&sc.mu);
     }
@@ -320,7 +321,7 @@ int cmd_metrics(int argc, char **argv)
         return rc;
     }
     const metrics_snapshot *m;
-    if (metrics_sampler_sample(s, clock_mono_ns(), &m) != 0) {
+    if (metrics_sampler_sample(s, mono_ns(), &m) != 0) {
         fprintf(stderr, "oisp-sensor metrics: cannot read %s/proc/stat\n",
                 strcmp(root, "/") ? root : "");
         metrics_sampler_free(s);
@@ -328,7 +329,7 @@ int cmd_metrics(int argc, char **argv)
     }
     for (long i = 0; (count == 0 || i < count) && !g_stop; i++) {
         nap(interval);
-        if (g_stop || metrics_sampler_sample(s, clock_mono_ns(), &m) != 0)
+        if (g_stop || metrics_sampler_sample(s, mono_ns(), &m) != 0)
             break;
         if (json) {
             json_t *j = metrics_to_json(m);
@@ -502,13 +503,13 @@ int cmd_top(int argc, char **argv)
         printf("\033[?1049h\033[?25l"); /* alternate screen, hide cursor */
     const metrics_snapshot *m;
     int rc = 0;
-    if (metrics_sampler_sample(s, clock_mono_ns(), &m) != 0) {
+    if (metrics_sampler_sample(s, mono_ns(), &m) != 0) {
         rc = 1;
         goto out;
     }
     for (long i = 0; (count == 0 || i < count) && !g_stop; i++) {
         nap(i == 0 && interval > 0.5 ? 0.5 : interval);
-        if (g_stop || metrics_sampler_sample(s, clock_mono_ns(), &m) != 0)
+        if (g_stop || metrics_sampler_sample(s, mono_ns(), &m) != 0)
             break;
         struct winsize ws = {0};
         int rows = 24, cols = 80;

@@ -31,6 +31,7 @@
 #include "cli/sinkconf.h"
 #include "config/config.h"
 #include "events/clock.h"
+#include "util/monotime.h"
 #include "events/event.h"
 #include "events/pipeline.h"
 #include "events/redact.h"
@@ -323,7 +324,7 @@ static json_t *status_json(sensor *s, int with_pids)
     json_t *sinks = json_object_get(sst, "sinks");
     json_t *st = json_pack("{s:{s:s,s:i,s:I,s:I,s:f,s:s?,s:I,s:I},s:o,s:o,s:o,s:O,s:o}",
         "sensor", "version", OISP_SENSOR_VERSION, "pid", (int)getpid(),
-        "uptime_s", (json_int_t)((clock_mono_ns() - s->started) / 1000000000ull),
+        "uptime_s", (json_int_t)((mono_ns() - s->started) / 1000000000ull),
         "rss_kb", (json_int_t)rss, "cpu_s", cpu, "config", s->cfg.path,
         "reloads", (json_int_t)s->reloads, "reload_errors", (json_int_t)s->reload_errors,
         "events", pipeline_event_counts(s->pipe), "capture", capture_json(s), "drops", drops_json(s),
@@ -342,7 +343,7 @@ static int render_metrics(metrics_buf *out, void *ctx)
     sensor *s = ctx;
     const metrics_snapshot *m = NULL;
     /* a fresh host sample per scrape: the sampler is used by this thread only */
-    if (s->ms && metrics_sampler_sample(s->ms, clock_mono_ns(), &m) == 0 && m)
+    if (s->ms && metrics_sampler_sample(s->ms, mono_ns(), &m) == 0 && m)
         metrics_prometheus(m, out);
     metrics_prometheus_self(out);
     json_t *st = status_json(s, 0);
@@ -532,11 +533,11 @@ static void install_signals(void)
 
 static void run_loop(sensor *s)
 {
-    uint64_t last_flush = clock_mono_ns(), last_tick = last_flush;
+    uint64_t last_flush = mono_ns(), last_tick = last_flush;
     while (!stop_requested) {
         if (capture_poll(s->cap, POLL_MS) < 0 && !stop_requested)
             break;
-        uint64_t now = clock_mono_ns();
+        uint64_t now = mono_ns();
         if (now - last_flush >= FLUSH_NS) {
             sink_set_flush(s->sinks);
             last_flush = now;
@@ -553,7 +554,7 @@ static void run_loop(sensor *s)
         }
     }
     capture_finish(s->cap); /* what is still queued or in the ring */
-    pipeline_flush(s->pipe, clock_mono_ns());
+    pipeline_flush(s->pipe, mono_ns());
 }
 
 static void sensor_close(sensor *s)
@@ -615,7 +616,7 @@ static int start(sensor *s, char *err, size_t errlen)
 
 int sensor_run(const sensor_args *a)
 {
-    sensor s = {.args = a, .started = clock_mono_ns()};
+    sensor s = {.args = a, .started = mono_ns()};
     libbpf_set_print(a->verbose ? verbose_libbpf : quiet_libbpf);
     log_set_level(a->verbose ? LOG_LVL_DEBUG : a->quiet ? LOG_LVL_WARN : LOG_LVL_INFO);
     clock_sync();

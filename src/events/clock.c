@@ -1,5 +1,6 @@
 /* clock.c: monotonic to wall-clock conversion and RFC 3339 formatting. */
 #include "events/clock.h"
+#include "util/monotime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -7,18 +8,16 @@
 
 static int64_t wall_minus_mono;
 
-static uint64_t ns_of(clockid_t id)
+static uint64_t realtime_ns(void)
 {
     struct timespec ts;
-    clock_gettime(id, &ts);
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t clock_mono_ns(void) { return ns_of(CLOCK_MONOTONIC); }
-
 void clock_sync(void)
 {
-    uint64_t m1 = ns_of(CLOCK_MONOTONIC), w = ns_of(CLOCK_REALTIME), m2 = ns_of(CLOCK_MONOTONIC);
+    uint64_t m1 = mono_ns(), w = realtime_ns(), m2 = mono_ns();
     wall_minus_mono = (int64_t)w - (int64_t)(m1 / 2 + m2 / 2);
 }
 

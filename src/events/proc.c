@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "events/clock.h"
+#include "util/monotime.h"
 #include "events/secrets.h"
 #include "util/jsonu.h"
 
@@ -327,9 +327,9 @@ json_t *proc_cache_get(proc_cache *pc, uint32_t pid)
     proc_entry *e = entry_for(pc, pid);
     if (!e->obj) {
         load(e);
-        e->checked_at = clock_mono_ns();
+        e->checked_at = mono_ns();
     } else {
-        revalidate(e, clock_mono_ns());
+        revalidate(e, mono_ns());
     }
     if (e->has_ancestors)
         return e->obj;

@@ -347,8 +347,6 @@ static void respond_locked(fanmon *fm, slot *s, uint32_t response, int by)
         respond_fd(fm, s->fd, response);
 }
 
-static uint64_t now_ns(void) { return clock_mono_ns(); }
-
 /* ------------------------------------------------------------------------ */
 /* Reader. */
 
@@ -401,7 +399,7 @@ static void queue_perm(fanmon *fm, const struct fanotify_event_metadata *m, cons
         settle_now(fm, m->fd, 1);
         return;
     }
-    uint64_t t = now_ns();
+    uint64_t t = mono_ns();
     *s = (slot){.state = SLOT_QUEUED, .fd = m->fd, .pid = (uint32_t)m->pid, .mask = m->mask,
                 .ts = t, .deadline = t + fm->timeout_ns, .path = strdup(path)};
     fm->permq[(fm->pq_head + fm->pq_len++) % fm->nslots] = (uint32_t)idx;
@@ -413,7 +411,7 @@ static void queue_perm(fanmon *fm, const struct fanotify_event_metadata *m, cons
 static void queue_note(fanmon *fm, const struct fanotify_event_metadata *m, uint64_t mask,
                        const char *path)
 {
-    note n = {.mask = mask, .ts = now_ns(), .pid = (uint32_t)m->pid, .fd = -1};
+    note n = {.mask = mask, .ts = mono_ns(), .pid = (uint32_t)m->pid, .fd = -1};
     n.have_st = fstat(m->fd, &n.st) == 0;
     pthread_mutex_lock(&fm->mu);
     if (fm->nq_len == NOTE_MAX) {
@@ -523,7 +521,7 @@ static void *watchdog_main(void *arg)
     fanmon *fm = arg;
     pthread_mutex_lock(&fm->mu);
     while (!fm->wd_exit) {
-        uint64_t now = now_ns(), next = now + 100000000ull; /* look at least every 100 ms */
+        uint64_t now = mono_ns(), next = now + 100000000ull; /* look at least every 100 ms */
         for (size_t i = 0; i < fm->nslots; i++) {
             slot *s = &fm->slots[i];
             if (s->state == SLOT_FREE || s->answered)
@@ -1087,7 +1085,7 @@ void fanmon_stop(fanmon *fm)
     fm->worker_exit = 1;
     pthread_cond_broadcast(&fm->work_cv);
     struct timespec ts;
-    mono_timespec(&ts, now_ns() + DRAIN_NS);
+    mono_timespec(&ts, mono_ns() + DRAIN_NS);
     while (fm->have_worker && !fm->worker_done)
         if (pthread_cond_timedwait(&fm->done_cv, &fm->mu, &ts) == ETIMEDOUT)
             break;

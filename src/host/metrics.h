@@ -146,7 +146,7 @@ void metrics_sampler_set_include_lo(metrics_sampler *s, int include_lo); /* defa
 void metrics_sampler_set_top_n(metrics_sampler *s, size_t n);  /* default 10, max METRICS_TOP_MAX */
 void metrics_sampler_set_procs(metrics_sampler *s, int on);     /* per-process scan, default 1 */
 
-/* Reads everything once.  mono_ns is the sample time (clock_mono_ns(); a
+/* Reads everything once.  mono_ns is the sample time (normally mono_ns(); a
  * value supplied by tests).  *out points into the sampler and stays valid
  * until the next call.  Returns 0, or -1 if ROOT/proc/stat is unreadable. */
 int metrics_sampler_sample(metrics_sampler *s, uint64_t mono_ns, const metrics_snapshot **out);

@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "events/clock.h"
+#include "util/monotime.h"
 #include "events/event.h"
 #include "events/proc.h"
 
@@ -499,7 +499,7 @@ static int ensure_tables(sockdiag *sd)
 
 int sockdiag_poll(sockdiag *sd)
 {
-    uint64_t t0 = clock_mono_ns();
+    uint64_t t0 = mono_ns();
     int rc = ensure_tables(sd);
     if (rc)
         return rc;
@@ -530,7 +530,7 @@ int sockdiag_poll(sockdiag *sd)
     sd->have_prev = 1;
     sd->st.polls++;
     sd->st.sockets = sd->ncur;
-    sd->st.last_poll_ns = clock_mono_ns() - t0;
+    sd->st.last_poll_ns = mono_ns() - t0;
     return 0;
 }
 
@@ -636,7 +636,7 @@ json_t *sockdiag_conn_json(const sockdiag_conn *c)
 
 json_t *sockdiag_connect_event(const sockdiag_conn *c, const char *proc_root, json_t *host)
 {
-    uint64_t now = clock_mono_ns();
+    uint64_t now = mono_ns();
     json_t *ev = event_new("network.connect", now, "other", "inet_diag", host, NULL);
     if (!ev)
         return NULL;

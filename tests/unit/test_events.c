@@ -14,6 +14,7 @@
 
 #include "cli/opts.h"
 #include "events/clock.h"
+#include "util/monotime.h"
 #include "events/event.h"
 #include "events/proc.h"
 #include "events/ulid.h"
@@ -53,7 +54,7 @@ static void test_envelope(void **state)
     clock_sync();
     json_t *host = event_host_info();
     char id[27];
-    json_t *ev = event_new("ai.request", clock_mono_ns(), "ebpf_uprobe", "ssl_write", host, id);
+    json_t *ev = event_new("ai.request", mono_ns(), "ebpf_uprobe", "ssl_write", host, id);
     assert_string_equal(json_string_value(json_object_get(ev, "event_id")), id);
     assert_string_equal(json_string_value(json_object_get(ev, "oisp_version")), "0.1");
     assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "host"), "os")),

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "events/clock.h"
+#include "util/monotime.h"
 #include "host/fanmon.h"
 
 #define VALIDATE "../../../shared/tools/oisp-validate"
@@ -333,7 +334,7 @@ static void validate(sink *s)
     assert_int_equal(rc, 0);
 }
 
-static double now_s(void) { return (double)clock_mono_ns() / 1e9; }
+static double now_s(void) { return (double)mono_ns() / 1e9; }
 
 /* Runs argv in a child; returns its exit status, or -errno if execv failed. */
 static int run(char *const argv[], pid_t *pid_out, double *secs)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "events/clock.h"
+#include "util/monotime.h"
 #include "events/correlate.h"
 #include "events/event.h"
 #include "events/hostev.h"
@@ -84,7 +85,7 @@ static struct host_rec *rec(int kind)
     r->kind = (uint8_t)kind;
     r->tgid = r->tid = (uint32_t)getpid();
     r->ppid = (uint32_t)getppid();
-    r->ts = clock_mono_ns();
+    r->ts = mono_ns();
     return r;
 }
 
@@ -284,7 +285,7 @@ static void test_dns_answered(void **state)
 {
     fixture *f = *state;
     uint8_t q[512], a[512];
-    uint64_t t0 = clock_mono_ns();
+    uint64_t t0 = mono_ns();
     size_t ql = dns_msg_bytes(q, 0x1234, 0x0100, "api.openai.com", 1, 0);
     size_t al = dns_msg_bytes(a, 0x1234, 0x8180, "API.openai.com", 1, 2); /* 0x20 case: still it */
     assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 307, t0, q, ql, 0)));
@@ -322,7 +323,7 @@ static void test_dns_matching(void **state)
 {
     fixture *f = *state;
     uint8_t q[512], a[512];
-    uint64_t t0 = clock_mono_ns();
+    uint64_t t0 = mono_ns();
     size_t ql = dns_msg_bytes(q, 7, 0x0100, "a.example", 28, 0);
     assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, q, ql, 1)));
     assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0 + 1000, q, ql, 1))); /* a retry */
@@ -355,7 +356,7 @@ static void test_dns_other(void **state)
 {
     fixture *f = *state;
     uint8_t q[512], a[512];
-    uint64_t t0 = clock_mono_ns();
+    uint64_t t0 = mono_ns();
     size_t ql = dns_msg_bytes(q, 9, 0x0100, "svc.example", 65, 0);
     assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 1, t0, q, ql, 0)));
     static const uint8_t formerr[12] = {0, 9, 0x80, 0x01};
@@ -391,7 +392,7 @@ static void test_dns_unanswered(void **state)
     json_t *got = json_array();
     hostev_set_emit(f->h, collect_host, got);
     uint8_t q[512];
-    uint64_t t0 = clock_mono_ns();
+    uint64_t t0 = mono_ns();
     size_t ql = dns_msg_bytes(q, 1, 0x0100, "gone.example", 1, 0);
     assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, q, ql, 0)));
     struct host_rec *r = rec(HOST_EXIT);
@@ -441,7 +442,7 @@ static void test_dns_malformed(void **state)
 {
     fixture *f = *state;
     uint8_t q[512];
-    uint64_t t0 = clock_mono_ns();
+    uint64_t t0 = mono_ns();
     assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, (const uint8_t *)"GET / HTTP/1.1\r\n", 16, 0)));
     size_t ql = dns_msg_bytes(q, 3, 0x8100, "reply.example", 1, 0); /* a reply sent as a query */
     assert_null(dns_feed(f, dns_rec(HOST_DNS_QUERY, 44, t0, q, ql, 0)));
@@ -466,7 +467,7 @@ static void test_dns_malformed(void **state)
 
 static json_t *ai_event(const char *type, json_t *data)
 {
-    json_t *ev = event_new(type, clock_mono_ns(), "ebpf_uprobe", "ssl_write", NULL, NULL);
+    json_t *ev = event_new(type, mono_ns(), "ebpf_uprobe", "ssl_write", NULL, NULL);
     json_object_set_new(ev, "process", json_pack("{s:i}", "pid", getpid()));
     json_object_set_new(ev, "data", data);
     return ev;
@@ -480,14 +481,14 @@ static void test_correlation(void **state)
     uint32_t pid = (uint32_t)getpid();
     json_t *req = ai_event("ai.request", json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user",
                                                    "content", "do it"));
-    corr_request(c, pid, clock_mono_ns(), req, collect, NULL);
+    corr_request(c, pid, mono_ns(), req, collect, NULL);
     const char *trace = str(req, "trace_context", "trace_id");
     assert_int_equal(strlen(trace), 32);
     json_t *resp = ai_event("ai.response", json_pack("{s:[{s:s,s:s,s:{s:s}}]}", "tool_calls", "id",
                                                      "call_1", "name", "run_shell", "arguments",
                                                      "command", "ls"));
     corr_set_trace(resp, trace);
-    corr_response(c, pid, clock_mono_ns(), resp, collect, NULL);
+    corr_response(c, pid, mono_ns(), resp, collect, NULL);
     assert_int_equal(json_array_size(emitted), 1);
     json_t *call = json_array_get(emitted, 0);
     assert_string_equal(str(call, "data", "call_id"), "call_1");
@@ -505,14 +506,14 @@ static void test_correlation(void **state)
                                                     "role", "user", "content", "do it", "role",
                                                     "tool", "tool_call_id", "call_1", "content",
                                                     "sk-proj-abcdefghijklmnopqrstuvwx done"));
-    corr_request(c, pid, clock_mono_ns(), req2, collect, NULL);
+    corr_request(c, pid, mono_ns(), req2, collect, NULL);
     assert_string_equal(str(req2, "trace_context", "trace_id"), trace); /* same conversation */
     assert_int_equal(json_array_size(emitted), 2);
     json_t *res = json_array_get(emitted, 1);
     assert_string_equal(json_string_value(json_object_get(res, "event_type")), "agent.tool_result");
     assert_int_equal(json_array_size(json_object_get(res, "related_events")), 2);
     assert_null(strstr(str(res, "data", "result"), "sk-proj-")); /* the preview is masked */
-    corr_request(c, pid, clock_mono_ns(), req2, collect, NULL); /* resent history: no duplicate */
+    corr_request(c, pid, mono_ns(), req2, collect, NULL); /* resent history: no duplicate */
     assert_int_equal(json_array_size(emitted), 2);
     corr_stats st;
     corr_get_stats(c, &st);
@@ -521,7 +522,7 @@ static void test_correlation(void **state)
     /* another conversation of the same process: another trace */
     json_t *req3 = ai_event("ai.request", json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user",
                                                     "content", "do it again"));
-    corr_request(c, pid, clock_mono_ns(), req3, collect, NULL);
+    corr_request(c, pid, mono_ns(), req3, collect, NULL);
     assert_int_equal(strlen(str(req3, "trace_context", "trace_id")), 32);
     assert_string_not_equal(str(req3, "trace_context", "trace_id"), trace);
     json_decref(req3);
@@ -543,7 +544,7 @@ static void test_pending_table_full(void **state)
     emitted = json_array();
     correlator *c = corr_new(f->pc, f->host);
     uint32_t pid = (uint32_t)getpid();
-    uint64_t ts = clock_mono_ns();
+    uint64_t ts = mono_ns();
     for (int i = 0; i < 1100; i++) {
         char id[32];
         snprintf(id, sizeof(id), "call_%d", i);
@@ -591,7 +592,7 @@ static void test_host_lookup_buckets(void **state)
     emitted = json_array();
     correlator *c = corr_new(f->pc, f->host);
     const uint32_t agent = 5000001, twin = agent + 4096; /* the same bucket */
-    uint64_t ts = clock_mono_ns();
+    uint64_t ts = mono_ns();
     json_t *req = ai_event("ai.request", json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user",
                                                    "content", "go"));
     corr_request(c, agent, ts, req, collect, NULL);

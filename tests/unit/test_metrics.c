@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "events/clock.h"
+#include "util/monotime.h"
 #include "host/metrics.h"
 
 #define DATA "../data/host/"
@@ -487,7 +488,7 @@ static const metrics_snapshot *sample_after(metrics_sampler *s, double sec)
 {
     usleep((useconds_t)(sec * 1e6));
     const metrics_snapshot *m;
-    assert_int_equal(metrics_sampler_sample(s, clock_mono_ns(), &m), 0);
+    assert_int_equal(metrics_sampler_sample(s, mono_ns(), &m), 0);
     return m;
 }
 
@@ -508,7 +509,7 @@ static void test_live_busy_core(void **state)
     metrics_sampler *s = metrics_sampler_new(NULL);
     metrics_sampler_set_top_n(s, METRICS_TOP_MAX);
     const metrics_snapshot *m;
-    metrics_sampler_sample(s, clock_mono_ns(), &m);
+    metrics_sampler_sample(s, mono_ns(), &m);
     m = sample_after(s, 1.0);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
@@ -534,7 +535,7 @@ static void test_live_disk_write(void **state)
     metrics_sampler *s = metrics_sampler_new(NULL);
     metrics_sampler_set_procs(s, 0);
     const metrics_snapshot *m;
-    metrics_sampler_sample(s, clock_mono_ns(), &m);
+    metrics_sampler_sample(s, mono_ns(), &m);
     if (m->ndisks == 0) {
         metrics_sampler_free(s);
         skip();
@@ -580,7 +581,7 @@ static void test_live_loopback(void **state)
     metrics_sampler *s = metrics_sampler_new(NULL);
     metrics_sampler_set_procs(s, 0);
     const metrics_snapshot *m;
-    metrics_sampler_sample(s, clock_mono_ns(), &m);
+    metrics_sampler_sample(s, mono_ns(), &m);
     assert_null(iface(m, "lo")); /* not included by default */
     metrics_sampler_set_include_lo(s, 1);
     m = sample_after(s, 0.05);

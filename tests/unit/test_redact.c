@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "events/clock.h"
+#include "util/monotime.h"
 #include "events/pipeline.h"
 #include "events/redact.h"
 #include "events/secrets.h"
@@ -666,7 +667,7 @@ static void send_http(feed *f, int dir, const char *head, const char *body)
     int n = asprintf(&msg, "%sContent-Length: %zu\r\n\r\n%s", head, strlen(body), body);
     assert_true(n > 0);
     pipeline_data(f->p, (uint32_t)getpid(), (uint32_t)getpid(), f->ssl, dir, f->off[dir],
-                  (const uint8_t *)msg, (size_t)n, 0, clock_mono_ns());
+                  (const uint8_t *)msg, (size_t)n, 0, mono_ns());
     f->off[dir] += (uint64_t)n;
     free(msg);
 }
@@ -731,7 +732,7 @@ static json_t *pipeline_events(void)
               "\"id\":\"toolu_1\",\"name\":\"bash\",\"input\":{\"command\":\"echo hi\",\"api_key\":"
               "\"abc\"}}],\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":20,"
               "\"output_tokens\":9}}");
-    uint64_t now = clock_mono_ns();
+    uint64_t now = mono_ns();
     pipeline_flush(f.p, now);
     pipeline_free(f.p);
     sink_set_close(ss, 1000);

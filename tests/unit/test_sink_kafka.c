@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../e2e/sinks/testevents.h"
+#include "events/clock.h"
 #include "sinks/sink.h"
 #include "sinks/sink_opts.h"
 

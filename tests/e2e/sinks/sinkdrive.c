@@ -20,11 +20,12 @@
 
 #include "cli/sinkcmds.h"
 #include "events/clock.h"
+#include "util/monotime.h"
 #include "sinks/sink.h"
 #include "sinks/sink_opts.h"
 #include "testevents.h"
 
-static uint64_t now_us(void) { return clock_mono_ns() / 1000; }
+static uint64_t now_us(void) { return mono_ns() / 1000; }
 
 static void sleep_ms(long ms)
 {

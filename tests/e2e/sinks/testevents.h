@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "events/clock.h"
+#include "util/monotime.h"
 #include "events/event.h"
 
 static json_t *te_process(void)
@@ -27,7 +27,7 @@ static size_t te_exchange(json_t *host, int i, size_t prompt_len, json_t **out)
     char req_id[40], rid[27], resp_id[27], call_id[40], tool_id[27];
     size_t n = 0;
     snprintf(req_id, sizeof(req_id), "req_%08d", i);
-    uint64_t t = clock_mono_ns();
+    uint64_t t = mono_ns();
 
     char prompt[8192];
     if (prompt_len >= sizeof(prompt))
